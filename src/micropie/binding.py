@@ -1,0 +1,199 @@
+"""Handler metadata, and filling a handler's arguments from the request.
+
+Rules:
+- ``HandlerParam`` and ``HandlerInfo`` are frozen dataclasses computed once per function with
+  ``inspect`` (``handler_info``); the route cache keeps them beside the function they describe,
+  so a request whose handler is cached does no introspection.
+- Sources, first hit wins: path segments (positional parameters, in order; ``*args`` takes the
+  rest), the query string, form fields, the top-level keys of a JSON object body, multipart
+  files, then the default. Keyword-only parameters skip the path. ``**kwargs`` takes every other
+  query, form, JSON and file name. The session is never a source.
+- A parameter with a converter gets its value converted; defaults are used as written.
+- ``bind`` never waits. If a value may still arrive in a multipart body being parsed, it raises
+  ``FieldPending`` and the caller waits for the parse, then binds again from the start.
+"""
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Final
+
+from micropie.conversion import ConversionError, Converter, converter_for
+from micropie.errors import HTTPError
+from micropie.request import Request
+
+POSITIONAL: Final = 0
+VAR_POSITIONAL: Final = 1
+KEYWORD_ONLY: Final = 2
+VAR_KEYWORD: Final = 3
+
+_KINDS: Final = {
+    inspect.Parameter.POSITIONAL_ONLY: POSITIONAL,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: POSITIONAL,
+    inspect.Parameter.VAR_POSITIONAL: VAR_POSITIONAL,
+    inspect.Parameter.KEYWORD_ONLY: KEYWORD_ONLY,
+    inspect.Parameter.VAR_KEYWORD: VAR_KEYWORD,
+}
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+NO_DEFAULT: Final = _NoDefault()
+
+
+@dataclass(frozen=True)
+class HandlerParam:
+    name: str
+    kind: int
+    # Any, not object: mypyc fails to build a dataclass with an ``object`` field (KeyError
+    # 'object' at import). The value is whatever default the handler declares, or NO_DEFAULT.
+    default: Any
+    converter: Converter | None
+
+
+@dataclass(frozen=True)
+class HandlerInfo:
+    params: tuple[HandlerParam, ...]
+    accepts_positional: bool
+    is_coroutine: bool
+    takes_var_kwargs: bool
+    names: frozenset[str]
+
+
+class FieldPending(Exception):
+    """A parameter's value may still arrive in the multipart body being parsed."""
+
+    def __init__(self, name: str | None) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _signature(function: Any) -> inspect.Signature:
+    try:
+        return inspect.signature(function, eval_str=True)
+    except (NameError, SyntaxError, TypeError):
+        # An annotation that does not evaluate stays text; conversion reads simple names.
+        return inspect.signature(function)
+
+
+def handler_info(function: Any, skip_first: bool) -> HandlerInfo:
+    """Metadata of ``function``; ``skip_first`` drops the parameter that receives the app."""
+    params: list[HandlerParam] = []
+    accepts_positional = False
+    skipped = not skip_first
+    for parameter in _signature(function).parameters.values():
+        kind = _KINDS[parameter.kind]
+        if not skipped and kind == POSITIONAL:
+            skipped = True
+            continue
+        if kind == POSITIONAL or kind == VAR_POSITIONAL:
+            accepts_positional = True
+        default: object = NO_DEFAULT if parameter.default is inspect.Parameter.empty else parameter.default
+        annotation = parameter.annotation
+        converter = None if annotation is inspect.Parameter.empty else converter_for(annotation)
+        params.append(HandlerParam(parameter.name, kind, default, converter))
+    is_coroutine = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)
+    )
+    return HandlerInfo(
+        params=tuple(params),
+        accepts_positional=accepts_positional,
+        is_coroutine=is_coroutine,
+        takes_var_kwargs=any(param.kind == VAR_KEYWORD for param in params),
+        names=frozenset(param.name for param in params),
+    )
+
+
+def _convert(param: HandlerParam, value: object) -> object:
+    converter = param.converter
+    if converter is None:
+        return value
+    try:
+        return converter.convert(value)
+    except ConversionError:
+        raise HTTPError(400, f"Parameter '{param.name}' must be {converter.type_name}") from None
+
+
+class Arguments:
+    """Positional and keyword arguments for one handler call."""
+
+    def __init__(self, args: list[object], kwargs: dict[str, object]) -> None:
+        self.args = args
+        self.kwargs = kwargs
+
+
+def bind(
+    info: HandlerInfo, request: Request, path: list[str], start: int, parsing: bool
+) -> Arguments:
+    """Arguments for a handler described by ``info``.
+
+    ``path[start:]`` are the path segments that bind positionally; ``parsing`` is true while a
+    multipart body may still add fields. Raises ``HTTPError`` 400 or ``FieldPending``.
+    """
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
+    position = start
+    path_end = len(path)
+    for param in info.params:
+        kind = param.kind
+        if kind == VAR_POSITIONAL:
+            while position < path_end:
+                args.append(_convert(param, path[position]))
+                position += 1
+            continue
+        if kind == VAR_KEYWORD:
+            continue
+        if kind == POSITIONAL and position < path_end:
+            args.append(_convert(param, path[position]))
+            position += 1
+            continue
+        value = _lookup(request, param, parsing)
+        if kind == KEYWORD_ONLY:
+            kwargs[param.name] = value
+        else:
+            args.append(value)
+    if info.takes_var_kwargs:
+        if parsing:
+            raise FieldPending(None)
+        _collect_extras(request, info.names, kwargs)
+    return Arguments(args, kwargs)
+
+
+def _lookup(request: Request, param: HandlerParam, parsing: bool) -> object:
+    name = param.name
+    values = request.query_params.get(name)
+    if values:
+        return _convert(param, values[0])
+    values = request.body_params.get(name)
+    if values:
+        return _convert(param, values[0])
+    document = request._json
+    if isinstance(document, dict) and name in document:
+        return _convert(param, document[name])
+    upload = request.files.get(name)
+    if upload is not None:
+        return _convert(param, upload)
+    if parsing:
+        raise FieldPending(name)
+    if param.default is not NO_DEFAULT:
+        return param.default
+    raise HTTPError(400, f"Missing required parameter '{name}'")
+
+
+def _collect_extras(request: Request, bound: frozenset[str], kwargs: dict[str, object]) -> None:
+    for name, values in request.query_params.items():
+        if values and name not in bound and name not in kwargs:
+            kwargs[name] = values[0]
+    for name, values in request.body_params.items():
+        if values and name not in bound and name not in kwargs:
+            kwargs[name] = values[0]
+    document = request._json
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if isinstance(key, str) and key not in bound and key not in kwargs:
+                kwargs[key] = value
+    for name, upload in request.files.items():
+        if name not in bound and name not in kwargs:
+            kwargs[name] = upload

@@ -1,0 +1,172 @@
+"""Reading a request body under size and idle-time limits, and parsing it.
+
+Rules:
+- A body is read once, before middleware, for POST, PUT and PATCH, and for DELETE when the
+  client says it sends one (Content-Length above zero, or Transfer-Encoding).
+- A Content-Length that is not a non-negative integer is a 400; one above ``max_body_size`` is a
+  413 before any byte is read; a body that grows past the limit is a 413 as soon as it does.
+- No message for ``body_timeout`` seconds between chunks is a 408. The common case, the whole
+  body already waiting in the server, pays for no timer: ``receive()`` is first stepped directly
+  and a timer starts only if it actually has to wait.
+- JSON (``application/json`` and ``+json`` types) parses from bytes; invalid or empty JSON is a
+  400. Any other non-multipart body is urlencoded form data, blank values kept as "".
+"""
+
+import asyncio
+import types
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Final, cast
+from urllib.parse import unquote_plus
+
+from micropie import jsoncodec
+from micropie.asgi import Message, Receive
+from micropie.errors import HTTPError
+
+BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+
+
+class BodyLimits:
+    """The body limits of one application (``None`` turns a limit off)."""
+
+    def __init__(
+        self, max_body_size: int | None, max_form_field_size: int | None, body_timeout: float | None
+    ) -> None:
+        self.max_body_size = max_body_size
+        self.max_form_field_size = max_form_field_size
+        self.body_timeout = body_timeout
+
+
+def parse_urlencoded(text: str) -> dict[str, list[str]]:
+    """Field name → values of an ``application/x-www-form-urlencoded`` string."""
+    fields: dict[str, list[str]] = {}
+    for item in text.split("&"):
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        values = fields.get(name)
+        if values is None:
+            fields[name] = [value]
+        else:
+            values.append(value)
+    return fields
+
+
+def parse_json(data: bytes) -> object:
+    try:
+        return jsoncodec.loads(data)
+    except ValueError:
+        raise HTTPError(400, "Bad JSON") from None
+
+
+def is_json_type(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def declared_length(value: str | None, limits: BodyLimits) -> int | None:
+    """The Content-Length a client declared, checked against the limit; None if absent."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or not text.isascii() or not text.isdigit():
+        raise HTTPError(400, "Invalid Content-Length")
+    length = int(text)
+    limit = limits.max_body_size
+    if limit is not None and length > limit:
+        raise HTTPError(413)
+    return length
+
+
+class _Resume:
+    """Awaits the rest of a ``receive()`` coroutine that was stepped once and suspended.
+
+    It first hands the event loop what the coroutine is waiting on, then forwards every
+    resumption, exception and close to the coroutine, exactly like ``await`` would have.
+    """
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Message], waiting_on: object) -> None:
+        self.coroutine = coroutine
+        self.waiting_on: object = waiting_on
+        self.started = False
+
+    def __await__(self) -> "_Resume":
+        return self
+
+    def __iter__(self) -> "_Resume":
+        return self
+
+    def __next__(self) -> object:
+        return self.send(None)
+
+    def send(self, value: object) -> object:
+        if not self.started:
+            self.started = True
+            return self.waiting_on
+        return self.coroutine.send(value)
+
+    def throw(self, kind: object, value: object = None, traceback: object = None) -> object:
+        if isinstance(value, BaseException):
+            return self.coroutine.throw(value)
+        if isinstance(kind, BaseException):
+            return self.coroutine.throw(kind)
+        if isinstance(kind, type) and issubclass(kind, BaseException):
+            return self.coroutine.throw(kind())
+        raise TypeError("throw() expects an exception")
+
+    def close(self) -> None:
+        self.coroutine.close()
+
+
+async def receive_within(receive: Receive, timeout: float | None) -> Message:
+    """The next message from ``receive``; ``TimeoutError`` if none comes within ``timeout``."""
+    pending = receive()
+    if timeout is None:
+        return await pending
+    if not isinstance(pending, types.CoroutineType):
+        async with asyncio.timeout(timeout):
+            return await pending
+    try:
+        waiting_on = pending.send(None)
+    except StopIteration as done:
+        message: Message = done.value
+        return message
+    async with asyncio.timeout(timeout):
+        # _Resume speaks the iterator protocol ``await`` uses; the cast names its result type.
+        return await cast("Awaitable[Message]", _Resume(pending, waiting_on))
+
+
+async def read_body(receive: Receive, limits: BodyLimits) -> bytes:
+    """The whole request body, under ``limits``; raises ``HTTPError`` 408 or 413."""
+    limit = limits.max_body_size
+    timeout = limits.body_timeout
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            message = await receive_within(receive, timeout)
+        except TimeoutError:
+            raise HTTPError(408, "Failed to receive body") from None
+        kind = message.get("type")
+        if kind == "http.disconnect":
+            raise ClientDisconnected()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise HTTPError(413)
+            chunks.append(bytes(chunk))
+        if not message.get("more_body", False):
+            break
+    if len(chunks) == 1:
+        return chunks[0]
+    return b"".join(chunks)
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request body arrived: there is no one to answer."""

@@ -1,0 +1,340 @@
+"""The application: ASGI entry, and the conductor of an HTTP request through the other modules.
+
+Rules:
+- ``App`` is an ASGI 3 callable. ``http``, ``websocket`` and ``lifespan`` scopes are served;
+  any other scope type is ignored.
+- An HTTP request goes: session load (only with a cookie) → body (``body``) → ``before_request``
+  middleware (which may answer, mount a sub-app or route explicitly) → route (``routes``) → bind
+  (``binding``) → handler → ``after_request`` middleware → session save → send (``responses``,
+  ``streaming``). This module orders the steps; the steps live in their modules.
+- A rejected request (``HTTPError``) gets its status and short message, with no session save
+  and no ``after_request``. A handler or middleware exception, or a malformed result, is
+  logged and answered 500 without its text. Nothing raises out of the ASGI call for those.
+- ``AppCore`` is the compiled application; the public ``micropie.App`` is its interpreted
+  subclass (defined in ``__init__``), whose instances have a ``__dict__`` so handlers can be
+  attached at run time. Per-request work happens in this module's compiled functions, which
+  read the app's settings from native attributes.
+"""
+
+import logging
+import types
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from mypy_extensions import mypyc_attr
+
+from micropie.asgi import Receive, Scope, Send
+from micropie.binding import bind
+from micropie.body import BODY_METHODS, BodyLimits, declared_length, is_json_type, parse_json
+from micropie.body import ClientDisconnected, parse_urlencoded, read_body
+from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
+from micropie.headers import header_value, parse_cookies
+from micropie.lifespan import LifespanHandler, run_lifespan
+from micropie.middleware import HttpMiddleware, WebSocketMiddleware
+from micropie.mount import PARENT_STATE_KEY, adopt_parent_state, hand_over
+from micropie.request import Request, current_request
+from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers
+from micropie.responses import encode, is_stream, outcome_of, send_complete, send_text
+from micropie.routes import NOT_A_ROUTE, Route, resolve
+from micropie.sessions import (
+    SESSION_TIMEOUT,
+    InMemorySessionBackend,
+    SessionBackend,
+    SessionSettings,
+    load_session,
+    new_session_id,
+    save_session,
+    validate_session_id,
+)
+from micropie.streaming import send_stream
+from micropie.templates import TemplateRenderer
+from micropie.websocket import serve_websocket
+
+logger: Final = logging.getLogger("micropie")
+
+DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
+DEFAULT_MAX_FORM_FIELD_SIZE: Final = 1024 * 1024
+_NO_HEADERS: Final[tuple[()]] = ()
+
+
+def _checked_size(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ValueError(f"{name} must be a positive int or None, not {value!r}")
+
+
+def _checked_seconds(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class AppCore:
+    """An ASGI application whose handlers are the methods of a subclass."""
+
+    session_backend: SessionBackend
+    middlewares: list[HttpMiddleware]
+    ws_middlewares: list[WebSocketMiddleware]
+    startup_handlers: list[LifespanHandler]
+    shutdown_handlers: list[LifespanHandler]
+
+    def __init__(
+        self,
+        session_backend: SessionBackend | None = None,
+        *,
+        body_timeout: float | None = 5.0,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        max_form_field_size: int | None = DEFAULT_MAX_FORM_FIELD_SIZE,
+        session_timeout: int = SESSION_TIMEOUT,
+        session_cookie_secure: bool = True,
+        session_id_factory: Callable[[], str] = new_session_id,
+        session_id_validator: Callable[[str], str | None] | None = validate_session_id,
+        allowed_origins: Iterable[str] | None = None,
+    ) -> None:
+        limits = BodyLimits(
+            _checked_size("max_body_size", max_body_size),
+            _checked_size("max_form_field_size", max_form_field_size),
+            _checked_seconds("body_timeout", body_timeout),
+        )
+        timeout = _checked_size("session_timeout", session_timeout)
+        if timeout is None:
+            raise ValueError("session_timeout must be a positive int")
+        if not isinstance(session_cookie_secure, bool):
+            raise ValueError(f"session_cookie_secure must be a bool, not {session_cookie_secure!r}")
+        if not callable(session_id_factory):
+            raise ValueError("session_id_factory must be callable")
+        if session_id_validator is not None and not callable(session_id_validator):
+            raise ValueError("session_id_validator must be callable or None")
+        if session_backend is not None and not isinstance(session_backend, SessionBackend):
+            raise ValueError("session_backend must be a SessionBackend")
+        origins: frozenset[str] | None = None
+        if allowed_origins is not None:
+            if isinstance(allowed_origins, str):
+                raise ValueError("allowed_origins must be a collection of origins, not one string")
+            origins = frozenset(allowed_origins)
+            if not all(isinstance(origin, str) for origin in origins):
+                raise ValueError("allowed_origins must contain strings")
+        self.session_backend = session_backend if session_backend is not None else InMemorySessionBackend()
+        self.middlewares = []
+        self.ws_middlewares = []
+        self.startup_handlers = []
+        self.shutdown_handlers = []
+        self._body_limits = limits
+        self._session_settings = SessionSettings(
+            timeout, session_cookie_secure, session_id_factory, session_id_validator
+        )
+        self._allowed_origins = origins
+        self._templates = TemplateRenderer()
+
+    @property
+    def request(self) -> Request:
+        """The request being handled in the current context."""
+        return current_request.get()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind == "http":
+            await serve_http(self, scope, receive, send)
+        elif kind == "websocket":
+            await serve_websocket(
+                self,
+                scope,
+                receive,
+                send,
+                self.session_backend,
+                self._session_settings,
+                self.ws_middlewares,
+                self._allowed_origins,
+            )
+        elif kind == "lifespan":
+            await run_lifespan(self.startup_handlers, self.shutdown_handlers, receive, send)
+
+    def _redirect(
+        self, location: str, extra_headers: list[tuple[str, str]] | None = None
+    ) -> tuple[int, str, list[tuple[str, str]]]:
+        """A 302 response to ``location`` (non-ASCII characters percent-encoded)."""
+        headers = [("Location", encode_location(location))]
+        if extra_headers:
+            headers.extend(extra_headers)
+        return 302, "", headers
+
+    async def _render_template(self, name: str, **context: Any) -> str:
+        """Render ``templates/<name>`` with Jinja2 (autoescaped)."""
+        return await self._templates.render(name, context)
+
+
+_URL_SAFE: Final = "/%:@!$&'()*+,;=~"
+
+
+def encode_location(location: str) -> str:
+    """``location`` with non-ASCII and unsafe characters percent-encoded, existing escapes kept."""
+    parts = urlsplit(location)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        try:
+            netloc = netloc.encode("idna").decode("ascii")
+        except UnicodeError:
+            netloc = quote(netloc, safe=_URL_SAFE)
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE + "?"),
+            quote(parts.fragment, safe=_URL_SAFE + "?"),
+        )
+    )
+
+
+async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope)
+    token = current_request.set(request)
+    try:
+        await _exchange(app, request, scope, receive, send)
+    finally:
+        current_request.reset(token)
+
+
+def _wants_body(method: str, raw_headers: Any) -> bool:
+    if method in BODY_METHODS:
+        return True
+    if method != "DELETE":
+        return False
+    if header_value(raw_headers, b"transfer-encoding") is not None:
+        return True
+    length = header_value(raw_headers, b"content-length")
+    return length is not None and length.strip() not in ("", "0")
+
+
+async def _read_request_body(request: Request, raw_headers: Any, receive: Receive, limits: BodyLimits) -> None:
+    declared_length(header_value(raw_headers, b"content-length"), limits)
+    data = await read_body(receive, limits)
+    request.body = data
+    content_type = header_value(raw_headers, b"content-type") or ""
+    if is_json_type(content_type):
+        request._json = parse_json(data)
+    elif data:
+        request.body_params = parse_urlencoded(data.decode("utf-8", "replace"))
+    request.body_parsed = True
+
+
+def _route(app: AppCore, request: Request, path: str) -> Route:
+    stripped = path.lstrip("/")
+    segments = stripped.split("/") if stripped else []
+    explicit = request.attribute("_route_handler")
+    if explicit is not None:
+        name = str(explicit)
+    else:
+        name = segments[0] if segments else "index"
+        if name.startswith("_") or name.startswith("ws_"):
+            raise HTTPError(404)
+    route = resolve(app, name)
+    if isinstance(route, Route):
+        if not request.path_params:
+            request.path_params = segments[1:]
+        return route
+    if route is NOT_A_ROUTE or explicit is not None:
+        raise HTTPError(404)
+    index = resolve(app, "index")
+    if isinstance(index, Route) and index.info.accepts_positional:
+        request.path_params = segments
+        return index
+    raise HTTPError(404)
+
+
+async def _call_handler(app: AppCore, request: Request, route: Route) -> Outcome:
+    info = route.info
+    arguments = bind(info, request, request.path_params, 0, False)
+    args = arguments.args
+    if route.takes_app:
+        args.insert(0, app)
+    function = route.function
+    kwargs = arguments.kwargs
+    result = function(*args, **kwargs) if kwargs else function(*args)
+    if info.is_coroutine or isinstance(result, types.CoroutineType):
+        result = await result
+    return outcome_of(result)
+
+
+def _override(outcome: Outcome, override: Any) -> None:
+    if not isinstance(override, dict):
+        raise MalformedResult(f"middleware must return a dict or None, not {type(override).__name__}")
+    if "status_code" in override:
+        outcome.status = outcome_of((override["status_code"], None)).status
+    if "body" in override:
+        outcome.body = override["body"]
+    if "headers" in override:
+        outcome.replace_headers(checked_headers(override["headers"]) or [])
+
+
+async def _respond(app: AppCore, request: Request, scope: Scope, receive: Receive, send: Send) -> Outcome | None:
+    """The response for ``request``, or None when a sub-application answered it."""
+    for middleware in app.middlewares:
+        early = await middleware.before_request(request)
+        if early is not None:
+            outcome = Outcome(200, "", None)
+            _override(outcome, early)
+            return outcome
+    if request.attribute("_subapp") is not None:
+        await hand_over(request, scope, receive, send)
+        return None
+    outcome = await _call_handler(app, request, _route(app, request, scope.get("path", "/")))
+    middlewares = app.middlewares
+    if middlewares:
+        as_text_for_middleware(outcome)
+        for middleware in middlewares:
+            headers = outcome.headers
+            change = await middleware.after_request(
+                request, outcome.status, outcome.body, headers if headers is not None else []
+            )
+            if change is not None:
+                _override(outcome, change)
+    return outcome
+
+
+async def _exchange(app: AppCore, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+    raw_headers = scope.get("headers", _NO_HEADERS)
+    backend = app.session_backend
+    settings: SessionSettings = app._session_settings
+    session_id: str | None = None
+    cookie = header_value(raw_headers, b"cookie", "; ")
+    path: str = scope.get("path", "/")
+    try:
+        if cookie is not None:
+            session_id = await load_session(backend, settings, request, parse_cookies(cookie))
+        was_empty = not request.session
+        if PARENT_STATE_KEY in scope:
+            adopt_parent_state(request, scope)
+        elif _wants_body(request.method, raw_headers):
+            await _read_request_body(request, raw_headers, receive, app._body_limits)
+        outcome = await _respond(app, request, scope, receive, send)
+        if outcome is None:
+            return
+        cookie_header = await save_session(backend, settings, request, session_id, was_empty)
+        if cookie_header is not None:
+            outcome.add_header(cookie_header)
+        streamed = is_stream(outcome.body)
+        data, headers = encode(outcome, streamed)
+    except HTTPError as rejection:
+        await send_text(send, rejection.status, rejection.body)
+        return
+    except ClientDisconnected:
+        return
+    except MalformedResult as malformed:
+        logger.error("Malformed response for %s: %s", path, malformed)
+        await send_text(send, 500, INTERNAL_ERROR_BODY)
+        return
+    except Exception:
+        logger.exception("Unhandled exception while handling %s", path)
+        await send_text(send, 500, INTERNAL_ERROR_BODY)
+        return
+    if streamed:
+        await send_stream(send, receive, outcome.status, headers, outcome.body, path)
+    else:
+        await send_complete(send, outcome.status, headers, data)

@@ -1,0 +1,69 @@
+"""The middleware interfaces for HTTP requests and WebSocket connections.
+
+Rules:
+- ``before_request`` runs after the body is read and the session loaded; returning a dict sends
+  that response at once (keys ``status_code`` default 200, ``body`` default "", ``headers``
+  default []). ``after_request`` sees the handler's status, body (JSON already serialised to
+  text) and headers, and may return any subset of those keys to replace them.
+- A ``before_request`` may hand the request to another ASGI app by setting ``request._subapp``,
+  ``request._subapp_path`` and optionally ``request._subapp_mount_path``, or route it explicitly
+  with ``request._route_handler`` and a preset ``request.path_params``.
+- ``before_websocket`` returning a dict closes the connection with its ``code`` (default 1008)
+  and ``reason``; ``after_websocket`` runs when the handler has finished.
+"""
+
+from abc import ABC, abstractmethod
+from typing import Any, TypedDict
+
+from mypy_extensions import mypyc_attr
+
+from micropie.request import Request, WebSocketRequest
+
+
+class ResponseOverride(TypedDict, total=False):
+    """A response (or the parts of one) that middleware sends or substitutes."""
+
+    status_code: int
+    # Any, not object: mypyc cannot build a class whose annotation is ``object`` (KeyError at
+    # import). A body is anything a handler may return.
+    body: Any
+    headers: list[tuple[str, str]]
+
+
+class CloseOverride(TypedDict, total=False):
+    """How WebSocket middleware closes a connection it refuses."""
+
+    code: int
+    reason: str
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class HttpMiddleware(ABC):
+    """Hooks around every HTTP request."""
+
+    @abstractmethod
+    async def before_request(self, request: Request) -> ResponseOverride | None:
+        """Inspect or decorate ``request``; return a response to send it instead of routing."""
+
+    @abstractmethod
+    async def after_request(
+        self,
+        request: Request,
+        status_code: int,
+        response_body: object,
+        extra_headers: list[tuple[str, str]],
+    ) -> ResponseOverride | None:
+        """Inspect the response; return the parts to replace."""
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class WebSocketMiddleware(ABC):
+    """Hooks around every WebSocket connection."""
+
+    @abstractmethod
+    async def before_websocket(self, request: WebSocketRequest) -> CloseOverride | None:
+        """Inspect ``request``; return a close code and reason to refuse the connection."""
+
+    @abstractmethod
+    async def after_websocket(self, request: WebSocketRequest) -> None:
+        """Runs when the WebSocket handler has finished."""

@@ -1,0 +1,60 @@
+"""Handing a request over to another ASGI application mounted by middleware.
+
+Rules:
+- The sub-application gets a copy of the scope with ``path`` set to ``request._subapp_path``,
+  ``root_path`` extended by ``request._subapp_mount_path``, and the parent's parsed state under
+  the keys ``body_params``, ``json_body``, ``files``, ``session`` and ``body_parsed``.
+- Its ``receive`` gives an empty, final body when the parent already read the body, and passes
+  through to the server otherwise (and always, once the body is done, for disconnects).
+- A micropie sub-application adopts that state instead of reading the body again.
+"""
+
+from typing import Final, cast
+
+from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
+from micropie.request import Request
+
+PARENT_STATE_KEY: Final = "body_parsed"
+
+
+class _SubappReceive:
+    def __init__(self, receive: Receive, body_consumed: bool) -> None:
+        self.receive = receive
+        self.body_pending = body_consumed
+
+    async def __call__(self) -> Message:
+        if self.body_pending:
+            self.body_pending = False
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await self.receive()
+
+
+def mount_scope(request: Request, scope: Scope, path: str, mount_path: str) -> Scope:
+    child = dict(scope)
+    child["path"] = path
+    root_path: str = scope.get("root_path", "")
+    mount = mount_path.strip("/")
+    child["root_path"] = f"{root_path}/{mount}" if mount else root_path
+    child["body_params"] = request.body_params
+    child["json_body"] = request._json
+    child["files"] = request.files
+    child["session"] = request.session
+    child[PARENT_STATE_KEY] = request.body_parsed
+    return child
+
+
+async def hand_over(request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+    subapp = cast(ASGIApp, request.attribute("_subapp"))
+    path = str(request.attribute("_subapp_path") or "/")
+    mount_path = str(request.attribute("_subapp_mount_path") or "")
+    child = mount_scope(request, scope, path, mount_path)
+    await subapp(child, _SubappReceive(receive, request.body_parsed), send)
+
+
+def adopt_parent_state(request: Request, scope: Scope) -> None:
+    """Take over what the parent application already parsed (see ``mount_scope``)."""
+    request.body_params = scope.get("body_params") or {}
+    request._json = scope.get("json_body", {})
+    request.files = scope.get("files") or {}
+    request.session = scope.get("session") or {}
+    request.body_parsed = bool(scope.get(PARENT_STATE_KEY))

@@ -1,0 +1,130 @@
+"""Turning what a handler returns into a response, and sending a complete one.
+
+Rules:
+- A handler returns ``str`` (UTF-8), ``bytes``, ``dict``/``list`` (JSON), ``(status, body)`` or
+  ``(status, body, headers)``, or a sync or async iterator (streamed, see ``streaming``).
+  Anything else is sent as ``str(value)``.
+- A status is an ``int`` (not a ``bool``) from 100 to 599 and headers are a list or tuple of
+  (name, value) pairs; any other shape is ``MalformedResult``, which the caller answers with a
+  500. Nothing about a result may raise out of the ASGI call.
+- The handler's header list is never modified: ``Outcome.add_header`` copies it first.
+- A complete body is sent with its Content-Length; the default Content-Type is HTML, or JSON
+  for a ``dict``/``list`` body, unless the handler supplied its own.
+"""
+
+from typing import Final
+
+from micropie import jsoncodec
+from micropie.asgi import ResponseHeaders, Send
+from micropie.headers import HTML_TYPE, JSON_TYPE, response_headers
+
+JSON_CONTENT_TYPE: Final = ("Content-Type", "application/json")
+
+
+class MalformedResult(Exception):
+    """A handler or middleware produced something that is not a response."""
+
+
+class Outcome:
+    """A response before encoding: status, body object, and the handler's extra headers."""
+
+    def __init__(self, status: int, body: object, headers: list[tuple[str, str]] | None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self._headers_owned = False
+
+    def add_header(self, pair: tuple[str, str]) -> None:
+        headers = self.headers
+        if headers is None:
+            self.headers = [pair]
+        elif self._headers_owned:
+            headers.append(pair)
+        else:
+            self.headers = [*headers, pair]
+        self._headers_owned = True
+
+    def replace_headers(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+        self._headers_owned = False
+
+
+def _checked_status(status: object) -> int:
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
+        return status
+    raise MalformedResult(f"status must be an int from 100 to 599, not {status!r}")
+
+
+def checked_headers(headers: object) -> list[tuple[str, str]] | None:
+    """``headers`` as a handler may give them: None, or a list/tuple (checked when encoded)."""
+    if headers is None:
+        return None
+    if isinstance(headers, list):
+        return headers
+    if isinstance(headers, tuple):
+        return list(headers)
+    raise MalformedResult(f"headers must be a list of (name, value) pairs, not {type(headers).__name__}")
+
+
+def outcome_of(result: object) -> Outcome:
+    """The response a handler's return value describes; raises ``MalformedResult``."""
+    if not isinstance(result, tuple):
+        return Outcome(200, result, None)
+    size = len(result)
+    if size == 2:
+        return Outcome(_checked_status(result[0]), result[1], None)
+    if size == 3:
+        return Outcome(_checked_status(result[0]), result[1], checked_headers(result[2]))
+    raise MalformedResult(f"a response tuple has 2 or 3 items, not {size}")
+
+
+def is_stream(body: object) -> bool:
+    if isinstance(body, (str, bytes, bytearray, memoryview, dict, list)):
+        return False
+    return hasattr(body, "__aiter__") or hasattr(body, "__iter__")
+
+
+def as_text_for_middleware(outcome: Outcome) -> None:
+    """Serialise a JSON body to text, with its Content-Type, before ``after_request`` sees it."""
+    body = outcome.body
+    if isinstance(body, (dict, list)):
+        outcome.body = jsoncodec.dumps(body).decode("utf-8")
+        outcome.add_header(JSON_CONTENT_TYPE)
+
+
+def encode(outcome: Outcome, streamed: bool) -> tuple[bytes, ResponseHeaders]:
+    """The body bytes (empty when ``streamed``) and the encoded headers of ``outcome``.
+
+    Raises ``MalformedResult`` for header entries that are not pairs.
+    """
+    body = outcome.body
+    default_type = HTML_TYPE
+    if streamed:
+        data = b""
+    elif isinstance(body, str):
+        data = body.encode("utf-8")
+    elif isinstance(body, bytes):
+        data = body
+    elif isinstance(body, (dict, list)):
+        data = jsoncodec.dumps(body)
+        default_type = JSON_TYPE
+    elif isinstance(body, (bytearray, memoryview)):
+        data = bytes(body)
+    else:
+        data = str(body).encode("utf-8")
+    try:
+        headers = response_headers(outcome.headers, default_type, -1 if streamed else len(data))
+    except ValueError as error:
+        raise MalformedResult(str(error)) from None
+    return data, headers
+
+
+async def send_complete(send: Send, status: int, headers: ResponseHeaders, data: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def send_text(send: Send, status: int, text: str) -> None:
+    """A plain response the framework itself makes (errors, 404)."""
+    data = text.encode("utf-8")
+    await send_complete(send, status, response_headers(None, HTML_TYPE, len(data)), data)

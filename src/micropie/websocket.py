@@ -1,0 +1,294 @@
+"""WebSocket connections: the ``WebSocket`` object handlers use, and routing a connection.
+
+Rules:
+- ``/chat`` is served by ``ws_chat`` and ``/`` by ``ws_index``; a first segment starting with
+  ``_`` closes with 1008, an unknown name with 1008 "No matching WebSocket route". Middleware may
+  name the handler with ``request._ws_route_handler``.
+- With ``allowed_origins`` set, a handshake whose ``Origin`` is not listed closes with 1008
+  before middleware or handler run (cross-site WebSocket hijacking of cookie sessions).
+  Handshakes without ``Origin`` (non-browser clients) are allowed.
+- The handler's first parameter receives the ``WebSocket`` whatever its name; the others bind
+  from path segments, the query string (with typed conversion) and defaults, never the session.
+  A handler without parameters closes with 1011; a missing or unconvertible value with 1008.
+- A handler exception is logged and closes with 1011 "Internal server error" (no exception
+  text); ``ConnectionClosed`` out of a handler is a normal end.
+- A new session (no valid cookie, or a cookie naming an empty session) gets a fresh id; the
+  cookie is sent with ``accept()``. The session is saved after ``after_websocket``.
+"""
+
+import logging
+from typing import Any, Final
+
+from micropie import jsoncodec
+from micropie.asgi import Receive, Scope, Send
+from micropie.binding import (
+    KEYWORD_ONLY,
+    NO_DEFAULT,
+    POSITIONAL,
+    VAR_KEYWORD,
+    VAR_POSITIONAL,
+    HandlerInfo,
+)
+from micropie.conversion import ConversionError
+from micropie.headers import header_value, parse_cookies, set_cookie
+from micropie.middleware import WebSocketMiddleware
+from micropie.request import WebSocketRequest, current_request
+from micropie.routes import Route, resolve
+from micropie.sessions import SESSION_COOKIE, SessionBackend, SessionSettings, load_session
+
+logger: Final = logging.getLogger("micropie")
+
+
+class ConnectionClosed(Exception):
+    """The client closed the WebSocket connection."""
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class WebSocket:
+    """One WebSocket connection, as its handler sees it."""
+
+    def __init__(self, receive: Receive, send: Send, session_id: str, settings: SessionSettings) -> None:
+        self._receive = receive
+        self._send = send
+        self.session_id = session_id
+        self._settings = settings
+        self._cookie_pending = False
+        self._connected = False
+        self.accepted = False
+        self.closed = False
+
+    async def accept(self, subprotocol: str | None = None, session_id: str | None = None) -> None:
+        """Complete the handshake, sending the session cookie when the session is new."""
+        if self.accepted:
+            raise RuntimeError("WebSocket connection already accepted")
+        if not self._connected:
+            message = await self._receive()
+            if message.get("type") == "websocket.disconnect":
+                raise ConnectionClosed()
+            self._connected = True
+        if session_id is not None:
+            checked = self._settings.checked_id(session_id)
+            if checked is None:
+                raise ValueError("session_id was rejected by the session id validator")
+            self.session_id = checked
+            self._cookie_pending = True
+        headers: list[tuple[bytes, bytes]] = []
+        if self._cookie_pending:
+            name, value = set_cookie(SESSION_COOKIE, self.session_id, secure=self._settings.cookie_secure)
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+            self._cookie_pending = False
+        await self._send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers})
+        self.accepted = True
+
+    async def _next_data(self) -> dict[str, Any]:
+        while True:
+            message = await self._receive()
+            kind = message.get("type")
+            if kind == "websocket.receive":
+                return message
+            if kind == "websocket.disconnect":
+                self.closed = True
+                raise ConnectionClosed()
+            if kind != "websocket.connect":
+                raise RuntimeError(f"unexpected ASGI message {kind!r}")
+
+    async def receive_text(self) -> str:
+        """The next message as text (binary messages decode as UTF-8)."""
+        message = await self._next_data()
+        text = message.get("text")
+        if text is not None:
+            return str(text)
+        return bytes(message.get("bytes") or b"").decode("utf-8", "replace")
+
+    async def receive_bytes(self) -> bytes:
+        """The next message as bytes (text messages encode as UTF-8)."""
+        message = await self._next_data()
+        data = message.get("bytes")
+        if data is not None:
+            return bytes(data)
+        return str(message.get("text") or "").encode("utf-8")
+
+    async def receive_json(self) -> Any:
+        """The next message parsed as JSON; ``ValueError`` if it is not JSON."""
+        message = await self._next_data()
+        data = message.get("bytes")
+        if data is None:
+            data = str(message.get("text") or "").encode("utf-8")
+        return jsoncodec.loads(bytes(data))
+
+    def _check_open(self) -> None:
+        if not self.accepted:
+            raise RuntimeError("WebSocket connection not accepted")
+
+    async def send_text(self, data: str) -> None:
+        self._check_open()
+        await self._send({"type": "websocket.send", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._check_open()
+        await self._send({"type": "websocket.send", "bytes": data})
+
+    async def send_json(self, value: object) -> None:
+        """Send ``value`` as a JSON text message."""
+        self._check_open()
+        await self._send({"type": "websocket.send", "text": jsoncodec.dumps(value).decode("utf-8")})
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self._send({"type": "websocket.close", "code": code, "reason": reason or ""})
+
+
+async def _refuse(send: Send, code: int, reason: str) -> None:
+    try:
+        await send({"type": "websocket.close", "code": code, "reason": reason})
+    except Exception:
+        logger.debug("Closing a WebSocket connection failed", exc_info=True)
+
+
+def _handler_for(app: object, request: WebSocketRequest, segments: list[str]) -> Route:
+    explicit = request.attribute("_ws_route_handler")
+    if explicit is not None:
+        name = str(explicit)
+    else:
+        first = segments[0] if segments else "index"
+        if first.startswith("_"):
+            raise _Refused(1008, "Private handler not allowed")
+        name = "ws_" + first
+    route = resolve(app, name)
+    if not isinstance(route, Route):
+        raise _Refused(1008, "No matching WebSocket route")
+    return route
+
+
+def _bind(info: HandlerInfo, request: WebSocketRequest, websocket: WebSocket) -> tuple[list[object], dict[str, object]]:
+    params = info.params
+    if not params:
+        raise _Refused(1011, "WebSocket handler must accept a connection argument")
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
+    first = params[0]
+    if first.kind == KEYWORD_ONLY:
+        kwargs[first.name] = websocket
+    elif first.kind == VAR_KEYWORD:
+        kwargs["ws"] = websocket
+    else:
+        args.append(websocket)
+    path = request.path_params
+    position = 0
+    query = request.query_params
+    for param in params[1:]:
+        if param.kind == VAR_POSITIONAL:
+            args.extend(path[position:])
+            position = len(path)
+            continue
+        if param.kind == VAR_KEYWORD:
+            for name, values in query.items():
+                if values and name not in info.names and name not in kwargs:
+                    kwargs[name] = values[0]
+            continue
+        value: object
+        if param.kind == POSITIONAL and position < len(path):
+            value = path[position]
+            position += 1
+        elif query.get(param.name):
+            value = query[param.name][0]
+        elif param.default is not NO_DEFAULT:
+            _place(param.kind, param.name, param.default, args, kwargs)
+            continue
+        else:
+            raise _Refused(1008, f"Missing required parameter '{param.name}'")
+        converter = param.converter
+        if converter is not None:
+            try:
+                value = converter.convert(value)
+            except ConversionError:
+                raise _Refused(1008, f"Parameter '{param.name}' must be {converter.type_name}") from None
+        _place(param.kind, param.name, value, args, kwargs)
+    return args, kwargs
+
+
+def _place(kind: int, name: str, value: object, args: list[object], kwargs: dict[str, object]) -> None:
+    if kind == KEYWORD_ONLY:
+        kwargs[name] = value
+    else:
+        args.append(value)
+
+
+async def serve_websocket(
+    app: object,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    backend: SessionBackend,
+    settings: SessionSettings,
+    middlewares: list[WebSocketMiddleware],
+    allowed_origins: frozenset[str] | None,
+) -> None:
+    request = WebSocketRequest(scope)
+    token = current_request.set(request)
+    try:
+        raw_headers = scope.get("headers", ())
+        if allowed_origins is not None:
+            origin = header_value(raw_headers, b"origin")
+            if origin is not None and origin not in allowed_origins:
+                await _refuse(send, 1008, "Origin not allowed")
+                return
+        cookie = header_value(raw_headers, b"cookie", "; ")
+        session_id = None
+        if cookie is not None:
+            session_id = await load_session(backend, settings, request, parse_cookies(cookie))
+        was_empty = not request.session
+        try:
+            for middleware in middlewares:
+                refusal = await middleware.before_websocket(request)
+                if refusal:
+                    code = refusal.get("code", 1008)
+                    reason = refusal.get("reason", "Middleware rejected")
+                    raise _Refused(code if isinstance(code, int) else 1008, str(reason))
+            path: str = scope.get("path", "/")
+            stripped = path.lstrip("/")
+            segments = stripped.split("/") if stripped else []
+            route = _handler_for(app, request, segments)
+            if not request.path_params:
+                request.path_params = segments[1:]
+            fresh = session_id is None or was_empty
+            if session_id is None or was_empty:
+                if session_id is not None:
+                    await backend.save(session_id, {}, 0)
+                connection_id = settings.fresh_id()
+            else:
+                connection_id = session_id
+            websocket = WebSocket(receive, send, connection_id, settings)
+            websocket._cookie_pending = fresh
+            args, kwargs = _bind(route.info, request, websocket)
+        except _Refused as refused:
+            await _refuse(send, refused.code, refused.reason)
+            return
+        if route.takes_app:
+            args.insert(0, app)
+        try:
+            await route.function(*args, **kwargs)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            logger.exception("Unhandled exception in WebSocket handler for %s", scope.get("path", ""))
+            await _refuse(send, 1011, "Internal server error")
+            return
+        for middleware in middlewares:
+            await middleware.after_websocket(request)
+        if request.session:
+            # A fresh session is kept only if its cookie reached the client.
+            if websocket.accepted or not fresh:
+                await backend.save(websocket.session_id, request.session, settings.timeout)
+        elif not fresh:
+            await backend.save(websocket.session_id, {}, 0)
+    finally:
+        current_request.reset(token)
