@@ -9,11 +9,24 @@ to any instance at run time, in both modes alike.
 import importlib.machinery
 import sys
 
-from micropie.dispatch import AppCore
+from collections.abc import Callable, Iterable
+
+from micropie.dispatch import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_FORM_FIELD_SIZE,
+    AppCore,
+)
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware
 from micropie.multipart import MultipartFileError
 from micropie.request import Request, WebSocketRequest, current_request
-from micropie.sessions import SESSION_TIMEOUT, InMemorySessionBackend, SessionBackend
+from micropie.sessions import (
+    SESSION_TIMEOUT,
+    InMemorySessionBackend,
+    SessionBackend,
+    new_session_id,
+    validate_session_id,
+)
 from micropie.websocket import ConnectionClosed, WebSocket
 
 __version__ = "0.1.0"
@@ -25,6 +38,38 @@ class App(AppCore):
     ``async def greet(self, name)`` serves ``/greet/<name>`` (and ``/greet?name=…``); ``index``
     serves ``/``; ``ws_chat`` serves WebSocket connections to ``/chat``.
     """
+
+    def __init__(
+        self,
+        session_backend: SessionBackend | None = None,
+        *,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        max_form_field_size: int | None = DEFAULT_MAX_FORM_FIELD_SIZE,
+        session_timeout: int = SESSION_TIMEOUT,
+        session_cookie_secure: bool = True,
+        session_id_factory: Callable[[], str] = new_session_id,
+        session_id_validator: Callable[[str], str | None] | None = validate_session_id,
+        allowed_origins: Iterable[str] | None = None,
+    ) -> None:
+        """Options are checked here; a bad value raises ``ValueError`` naming the option.
+
+        Sizes are bytes and ``None`` turns a limit off; ``body_timeout`` is the longest wait, in
+        seconds, between two chunks of a request body; ``session_timeout`` is how long, in
+        seconds, an idle session lives; ``allowed_origins`` lists the origins (e.g.
+        ``"https://example.com"``) whose pages may open WebSocket connections.
+        """
+        super().__init__(
+            session_backend,
+            body_timeout=body_timeout,
+            max_body_size=max_body_size,
+            max_form_field_size=max_form_field_size,
+            session_timeout=session_timeout,
+            session_cookie_secure=session_cookie_secure,
+            session_id_factory=session_id_factory,
+            session_id_validator=session_id_validator,
+            allowed_origins=allowed_origins,
+        )
 
 
 def _compiled() -> bool:

@@ -19,7 +19,7 @@ Rules:
 import logging
 import types
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from mypy_extensions import mypyc_attr
@@ -53,6 +53,7 @@ from micropie.websocket import serve_websocket
 
 logger: Final = logging.getLogger("micropie")
 
+DEFAULT_BODY_TIMEOUT: Final = 5.0
 DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
 DEFAULT_MAX_FORM_FIELD_SIZE: Final = 1024 * 1024
 _NO_HEADERS: Final[tuple[()]] = ()
@@ -74,6 +75,17 @@ def _checked_seconds(name: str, value: object) -> float | None:
     raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
 
 
+def _checked_origins(value: object) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValueError("allowed_origins must be a collection of origin strings or None")
+    origins = frozenset(value)
+    if not all(isinstance(origin, str) for origin in origins):
+        raise ValueError("allowed_origins must contain only strings")
+    return cast(frozenset[str], origins)
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class AppCore:
     """An ASGI application whose handlers are the methods of a subclass."""
@@ -86,17 +98,19 @@ class AppCore:
 
     def __init__(
         self,
-        session_backend: SessionBackend | None = None,
+        session_backend: object = None,
         *,
-        body_timeout: float | None = 5.0,
-        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-        max_form_field_size: int | None = DEFAULT_MAX_FORM_FIELD_SIZE,
-        session_timeout: int = SESSION_TIMEOUT,
-        session_cookie_secure: bool = True,
-        session_id_factory: Callable[[], str] = new_session_id,
-        session_id_validator: Callable[[str], str | None] | None = validate_session_id,
-        allowed_origins: Iterable[str] | None = None,
+        body_timeout: object = DEFAULT_BODY_TIMEOUT,
+        max_body_size: object = DEFAULT_MAX_BODY_SIZE,
+        max_form_field_size: object = DEFAULT_MAX_FORM_FIELD_SIZE,
+        session_timeout: object = SESSION_TIMEOUT,
+        session_cookie_secure: object = True,
+        session_id_factory: object = new_session_id,
+        session_id_validator: object = validate_session_id,
+        allowed_origins: object = None,
     ) -> None:
+        # Parameters are ``object`` because compiled code would reject a wrongly typed value
+        # with a TypeError before it could be named; ``micropie.App`` declares the real types.
         limits = BodyLimits(
             _checked_size("max_body_size", max_body_size),
             _checked_size("max_form_field_size", max_form_field_size),
@@ -111,25 +125,23 @@ class AppCore:
             raise ValueError("session_id_factory must be callable")
         if session_id_validator is not None and not callable(session_id_validator):
             raise ValueError("session_id_validator must be callable or None")
-        if session_backend is not None and not isinstance(session_backend, SessionBackend):
+        if session_backend is None:
+            session_backend = InMemorySessionBackend()
+        elif not isinstance(session_backend, SessionBackend):
             raise ValueError("session_backend must be a SessionBackend")
-        origins: frozenset[str] | None = None
-        if allowed_origins is not None:
-            if isinstance(allowed_origins, str):
-                raise ValueError("allowed_origins must be a collection of origins, not one string")
-            origins = frozenset(allowed_origins)
-            if not all(isinstance(origin, str) for origin in origins):
-                raise ValueError("allowed_origins must contain strings")
-        self.session_backend = session_backend if session_backend is not None else InMemorySessionBackend()
+        self.session_backend = session_backend
+        self._allowed_origins = _checked_origins(allowed_origins)
         self.middlewares = []
         self.ws_middlewares = []
         self.startup_handlers = []
         self.shutdown_handlers = []
         self._body_limits = limits
         self._session_settings = SessionSettings(
-            timeout, session_cookie_secure, session_id_factory, session_id_validator
+            timeout,
+            session_cookie_secure,
+            cast(Callable[[], str], session_id_factory),
+            cast(Callable[[str], str | None] | None, session_id_validator),
         )
-        self._allowed_origins = origins
         self._templates = TemplateRenderer()
 
     @property
@@ -289,9 +301,9 @@ async def _respond(app: AppCore, request: Request, scope: Scope, receive: Receiv
     if middlewares:
         as_text_for_middleware(outcome)
         for middleware in middlewares:
-            headers = outcome.headers
+            # An after_request may append to the list it is given, MicroPie style.
             change = await middleware.after_request(
-                request, outcome.status, outcome.body, headers if headers is not None else []
+                request, outcome.status, outcome.body, outcome.owned_headers()
             )
             if change is not None:
                 _override(outcome, change)

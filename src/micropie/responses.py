@@ -1,7 +1,7 @@
 """Turning what a handler returns into a response, and sending a complete one.
 
 Rules:
-- A handler returns ``str`` (UTF-8), ``bytes``, ``dict``/``list`` (JSON), ``(status, body)`` or
+- A handler returns ``str`` (UTF-8, lone surrogates replaced), ``bytes``, ``dict``/``list`` (JSON), ``(status, body)`` or
   ``(status, body, headers)``, or a sync or async iterator (streamed, see ``streaming``).
   Anything else is sent as ``str(value)``.
 - A status is an ``int`` (not a ``bool``) from 100 to 599 and headers are a list or tuple of
@@ -34,15 +34,19 @@ class Outcome:
         self.headers = headers
         self._headers_owned = False
 
-    def add_header(self, pair: tuple[str, str]) -> None:
+    def owned_headers(self) -> list[tuple[str, str]]:
+        """The header list, copied first if it is still the handler's own."""
         headers = self.headers
         if headers is None:
-            self.headers = [pair]
-        elif self._headers_owned:
-            headers.append(pair)
-        else:
-            self.headers = [*headers, pair]
+            headers = []
+        elif not self._headers_owned:
+            headers = list(headers)
+        self.headers = headers
         self._headers_owned = True
+        return headers
+
+    def add_header(self, pair: tuple[str, str]) -> None:
+        self.owned_headers().append(pair)
 
     def replace_headers(self, headers: list[tuple[str, str]]) -> None:
         self.headers = headers
@@ -78,10 +82,26 @@ def outcome_of(result: object) -> Outcome:
     raise MalformedResult(f"a response tuple has 2 or 3 items, not {size}")
 
 
+def encode_text(text: str) -> bytes:
+    """UTF-8; a lone surrogate (which some servers put in decoded paths) becomes U+FFFD."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
+
+
 def is_stream(body: object) -> bool:
     if isinstance(body, (str, bytes, bytearray, memoryview, dict, list)):
         return False
     return hasattr(body, "__aiter__") or hasattr(body, "__iter__")
+
+
+def _has_content_type(headers: list[tuple[str, str]] | None) -> bool:
+    if headers:
+        for pair in headers:
+            if isinstance(pair, (tuple, list)) and len(pair) == 2 and str(pair[0]).lower() == "content-type":
+                return True
+    return False
 
 
 def as_text_for_middleware(outcome: Outcome) -> None:
@@ -89,7 +109,8 @@ def as_text_for_middleware(outcome: Outcome) -> None:
     body = outcome.body
     if isinstance(body, (dict, list)):
         outcome.body = jsoncodec.dumps(body).decode("utf-8")
-        outcome.add_header(JSON_CONTENT_TYPE)
+        if not _has_content_type(outcome.headers):
+            outcome.add_header(JSON_CONTENT_TYPE)
 
 
 def encode(outcome: Outcome, streamed: bool) -> tuple[bytes, ResponseHeaders]:
@@ -102,7 +123,7 @@ def encode(outcome: Outcome, streamed: bool) -> tuple[bytes, ResponseHeaders]:
     if streamed:
         data = b""
     elif isinstance(body, str):
-        data = body.encode("utf-8")
+        data = encode_text(body)
     elif isinstance(body, bytes):
         data = body
     elif isinstance(body, (dict, list)):
@@ -111,7 +132,7 @@ def encode(outcome: Outcome, streamed: bool) -> tuple[bytes, ResponseHeaders]:
     elif isinstance(body, (bytearray, memoryview)):
         data = bytes(body)
     else:
-        data = str(body).encode("utf-8")
+        data = encode_text(str(body))
     try:
         headers = response_headers(outcome.headers, default_type, -1 if streamed else len(data))
     except ValueError as error:
@@ -126,5 +147,5 @@ async def send_complete(send: Send, status: int, headers: ResponseHeaders, data:
 
 async def send_text(send: Send, status: int, text: str) -> None:
     """A plain response the framework itself makes (errors, 404)."""
-    data = text.encode("utf-8")
+    data = encode_text(text)
     await send_complete(send, status, response_headers(None, HTML_TYPE, len(data)), data)

@@ -11,6 +11,9 @@ Rules:
   truncated response rather than a silently shortened one.
 - When the stream ends, nothing it started is left running: the watcher task is cancelled and
   awaited.
+- No ``await`` inside ``finally`` here: compiled, an ``await`` in the ``finally`` of a cancelled
+  task leaks its CancelledError into another task's ``finally`` that also awaits (mypyc 2.4).
+  Cleanup that awaits runs in ``except BaseException`` and on the normal path instead.
 """
 
 import asyncio
@@ -20,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final
 
 from micropie.asgi import Receive, ResponseHeaders, Send
+from micropie.responses import encode_text
 
 logger: Final = logging.getLogger("micropie")
 
@@ -30,10 +34,10 @@ def _chunk_bytes(chunk: object) -> bytes:
     if isinstance(chunk, bytes):
         return chunk
     if isinstance(chunk, str):
-        return chunk.encode("utf-8")
+        return encode_text(chunk)
     if isinstance(chunk, (bytearray, memoryview)):
         return bytes(chunk)
-    return str(chunk).encode("utf-8")
+    return encode_text(str(chunk))
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
@@ -43,15 +47,21 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
+async def _close_async(iterator: AsyncIterator[object]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 async def _send_async(send: Send, iterator: AsyncIterator[object]) -> None:
     try:
         async for chunk in iterator:
             await send({"type": "http.response.body", "body": _chunk_bytes(chunk), "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-    finally:
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()
+    except BaseException:
+        await _close_async(iterator)
+        raise
+    await _close_async(iterator)
 
 
 class _ThreadedIterator:
@@ -79,19 +89,18 @@ class _ThreadedIterator:
 async def _send_sync(send: Send, iterator: Iterator[object]) -> None:
     loop = asyncio.get_running_loop()
     worker = _ThreadedIterator(iterator)
-    finished = False
     try:
         while True:
             chunk = await loop.run_in_executor(None, worker.advance)
             if chunk is _END:
                 break
             await send({"type": "http.response.body", "body": _chunk_bytes(chunk), "more_body": True})
-        finished = True
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-    finally:
-        closing = loop.run_in_executor(None, worker.close)
-        if finished:
-            await closing
+    except BaseException:
+        # A worker thread may still be inside next(); the close waits for it there.
+        loop.run_in_executor(None, worker.close)
+        raise
+    await loop.run_in_executor(None, worker.close)
 
 
 async def send_stream(
@@ -106,11 +115,14 @@ async def send_stream(
     watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
     try:
         await asyncio.wait((pump, watcher), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (watcher, pump):
-            if not task.done():
-                task.cancel()
-        await asyncio.wait((pump, watcher))
+    except BaseException:
+        pump.cancel()
+        watcher.cancel()
+        raise
+    for task in (watcher, pump):
+        if not task.done():
+            task.cancel()
+    await asyncio.wait((pump, watcher))
     if not pump.cancelled() and pump.exception() is not None:
         logger.error("Streamed response for %s failed", path, exc_info=pump.exception())
     if not watcher.cancelled() and watcher.exception() is not None:
