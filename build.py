@@ -1,0 +1,140 @@
+"""Hatchling build hook: compiles micropie's modules to C extensions with mypyc.
+
+A regular wheel build type-checks the package with the project's strict ``mypy.ini``,
+compiles every module under ``src/micropie`` except the ``__init__.py`` files, links the
+extensions in a temporary directory and force-includes them into the wheel, whose tag then
+names this interpreter and platform (e.g. ``cp311-cp311-linux_x86_64``).  The ``.py``
+sources ship beside the extensions; the import system prefers the extensions.
+
+Editable installs, and builds with ``MICROPIE_PURE=1``, compile nothing: their wheel is
+``py3-none-any`` and runs the same source as plain Python.
+
+Build with ``pip wheel . -w dist`` (or ``pyproject-build``, or ``python -P -m build``).  A
+plain ``python -m build`` in this directory runs this file instead of the ``build``
+package; it then stops with a message instead of silently building nothing.
+
+Rules this file keeps:
+
+- Nothing is linked in place.  An extension left next to its ``.py`` in ``src/`` would
+  silently replace the pure module in editable installs and test runs.
+- mypy, mypyc and setuptools are imported inside the hook methods: hatchling imports this
+  file before it has installed what ``dependencies()`` asks for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+from hatchling.builders.wheel import WheelBuilderConfig
+
+PACKAGE = "micropie"
+PURE_SWITCH = "MICROPIE_PURE"
+# Keep equal to the dev extra's mypy pin in pyproject.toml, so the type check CI runs is
+# the one the compiler runs.  mypyc's behaviour is only verified within this range.
+MYPY_REQUIREMENT = "mypy>=2.4,<2.5"
+SETUPTOOLS_REQUIREMENT = "setuptools>=77"
+# The extra that lists every optional runtime dependency.  mypyc type-checks every
+# import the package makes, so those must be importable in the build environment too.
+EVERY_OPTIONAL_FEATURE = "all"
+
+
+def pure_build_requested() -> bool:
+    return os.environ.get(PURE_SWITCH, "") == "1"
+
+
+def modules_to_compile(package_dir: Path) -> list[Path]:
+    """Every module of the package, except package ``__init__.py`` files.
+
+    A package ``__init__`` only re-exports: compiling it gains no speed, and keeping it
+    interpreted keeps ``micropie.COMPILED`` (computed there from the submodules' file
+    suffixes) honest in both modes.
+    """
+    return sorted(path for path in package_dir.rglob("*.py") if path.name != "__init__.py")
+
+
+def compile_extensions(root: Path, workdir: Path) -> dict[str, str]:
+    """Compile the package into ``workdir``; map each built file to its path in the wheel.
+
+    The map includes mypyc's shared library (``<hash>__mypyc.<abi suffix>``), which holds
+    the code of all modules and is imported as a top-level module by each module's shim.
+    """
+    from mypyc.build import mypycify
+    from setuptools import Distribution
+    from setuptools.command.build_ext import build_ext
+
+    sources = modules_to_compile(root / "src" / PACKAGE)
+    if not sources:
+        raise RuntimeError(f"no modules to compile under {root / 'src' / PACKAGE}")
+
+    extensions = mypycify(
+        # The project's config brings strict mode and mypy_path (the stubs) along;
+        # mypyc refuses to compile code that mypy reports anything about.
+        ["--config-file", str(root / "mypy.ini"), *(str(path) for path in sources)],
+        opt_level="3",
+        target_dir=str(workdir / "c"),
+    )
+
+    command = build_ext(Distribution({"name": PACKAGE, "ext_modules": extensions}))
+    command.inplace = False
+    command.build_lib = str(workdir / "lib")
+    command.build_temp = str(workdir / "temp")
+    command.ensure_finalized()
+    command.run()
+
+    lib = Path(command.build_lib)
+    built = {output: Path(output).relative_to(lib).as_posix() for output in command.get_outputs()}
+    if len(built) != len(extensions):
+        raise RuntimeError(f"expected {len(extensions)} extensions, built {sorted(built)}")
+    return built
+
+
+class MypycBuildHook(BuildHookInterface[WheelBuilderConfig]):
+    _workdir: Path | None = None
+
+    def dependencies(self) -> list[str]:
+        if pure_build_requested():
+            return []
+        core = self.metadata.core
+        return [
+            MYPY_REQUIREMENT,
+            SETUPTOOLS_REQUIREMENT,
+            *core.dependencies,
+            *core.optional_dependencies.get(EVERY_OPTIONAL_FEATURE, []),
+        ]
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        if version == "editable" or pure_build_requested():
+            return
+
+        workdir = Path(tempfile.mkdtemp(prefix=f"{PACKAGE}-mypyc-"))
+        try:
+            built = compile_extensions(Path(self.root), workdir)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        # hatchling copies these into the wheel after initialize() returns, so the
+        # directory must outlive this call; finalize() removes it.
+        self._workdir = workdir
+
+        build_data["force_include"].update(built)
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+
+if __name__ == "__main__":
+    sys.exit(
+        "build.py is micropie's hatchling build hook, not the `build` package that "
+        "`python -m build` meant to run. Build with `pip wheel . -w dist`, "
+        "`pyproject-build` or `python -P -m build`."
+    )
