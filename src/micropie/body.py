@@ -36,6 +36,16 @@ class BodyLimits:
         self.body_timeout = body_timeout
 
 
+def wants_body(method: str, content_length: str | None, transfer_encoding: str | None) -> bool:
+    if method in BODY_METHODS:
+        return True
+    if method != "DELETE":
+        return False
+    if transfer_encoding is not None:
+        return True
+    return content_length is not None and content_length.strip() not in ("", "0")
+
+
 def parse_urlencoded(text: str) -> dict[str, list[str]]:
     """Field name → values of an ``application/x-www-form-urlencoded`` string."""
     fields: dict[str, list[str]] = {}

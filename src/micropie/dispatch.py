@@ -16,6 +16,7 @@ Rules:
   read the app's settings from native attributes.
 """
 
+import functools
 import logging
 import types
 from collections.abc import Callable, Iterable
@@ -25,14 +26,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive, Scope, Send
-from micropie.binding import bind
-from micropie.body import BODY_METHODS, BodyLimits, declared_length, is_json_type, parse_json
-from micropie.body import ClientDisconnected, parse_urlencoded, read_body
+from micropie.binding import FieldPending, bind
+from micropie.body import BodyLimits, ClientDisconnected, declared_length, is_json_type, parse_json
+from micropie.body import parse_urlencoded, read_body, wants_body
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import header_value, parse_cookies
 from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware
-from micropie.mount import PARENT_STATE_KEY, adopt_parent_state, hand_over
+from micropie.mount import PARENT_STATE_KEY, SessionSaver, adopt_parent_state, hand_over
+from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers
 from micropie.responses import encode, is_stream, outcome_of, send_complete, send_text
@@ -213,27 +215,25 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
         current_request.reset(token)
 
 
-def _wants_body(method: str, raw_headers: Any) -> bool:
-    if method in BODY_METHODS:
-        return True
-    if method != "DELETE":
-        return False
-    if header_value(raw_headers, b"transfer-encoding") is not None:
-        return True
+async def _take_body(
+    request: Request, raw_headers: Any, receive: Receive, limits: BodyLimits
+) -> MultipartParse | None:
+    """Read and parse the body; a multipart one is parsed in the background instead."""
     length = header_value(raw_headers, b"content-length")
-    return length is not None and length.strip() not in ("", "0")
-
-
-async def _read_request_body(request: Request, raw_headers: Any, receive: Receive, limits: BodyLimits) -> None:
-    declared_length(header_value(raw_headers, b"content-length"), limits)
+    if not wants_body(request.method, length, header_value(raw_headers, b"transfer-encoding")):
+        return None
+    declared_length(length, limits)
+    content_type = header_value(raw_headers, b"content-type") or ""
+    if is_multipart_type(content_type):
+        return start_multipart(request, content_type, receive, limits)
     data = await read_body(receive, limits)
     request.body = data
-    content_type = header_value(raw_headers, b"content-type") or ""
     if is_json_type(content_type):
         request._json = parse_json(data)
     elif data:
         request.body_params = parse_urlencoded(data.decode("utf-8", "replace"))
     request.body_parsed = True
+    return None
 
 
 def _route(app: AppCore, request: Request, path: str) -> Route:
@@ -260,9 +260,17 @@ def _route(app: AppCore, request: Request, path: str) -> Route:
     raise HTTPError(404)
 
 
-async def _call_handler(app: AppCore, request: Request, route: Route) -> Outcome:
+async def _call_handler(app: AppCore, request: Request, route: Route, parse: MultipartParse | None) -> Outcome:
     info = route.info
-    arguments = bind(info, request, request.path_params, 0, False)
+    while True:
+        try:
+            arguments = bind(info, request, request.path_params, 0, parse is not None and parse.running)
+            break
+        except FieldPending as pending:
+            assert parse is not None
+            await parse.wait_for(pending.name)
+    if parse is not None:
+        parse.raise_failure()
     args = arguments.args
     if route.takes_app:
         args.insert(0, app)
@@ -285,18 +293,32 @@ def _override(outcome: Outcome, override: Any) -> None:
         outcome.replace_headers(checked_headers(override["headers"]) or [])
 
 
-async def _respond(app: AppCore, request: Request, scope: Scope, receive: Receive, send: Send) -> Outcome | None:
+async def _respond(
+    app: AppCore,
+    request: Request,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    parse: MultipartParse | None,
+    save_session: SessionSaver,
+) -> Outcome | None:
     """The response for ``request``, or None when a sub-application answered it."""
     for middleware in app.middlewares:
         early = await middleware.before_request(request)
         if early is not None:
+            if parse is not None:
+                await parse.cancel()
             outcome = Outcome(200, "", None)
             _override(outcome, early)
             return outcome
     if request.attribute("_subapp") is not None:
-        await hand_over(request, scope, receive, send)
+        if parse is not None:
+            await parse.finish()
+        await hand_over(request, scope, receive, send, save_session)
         return None
-    outcome = await _call_handler(app, request, _route(app, request, scope.get("path", "/")))
+    outcome = await _call_handler(app, request, _route(app, request, scope.get("path", "/")), parse)
+    if parse is not None:
+        await parse.finish()
     middlewares = app.middlewares
     if middlewares:
         as_text_for_middleware(outcome)
@@ -310,6 +332,22 @@ async def _respond(app: AppCore, request: Request, scope: Scope, receive: Receiv
     return outcome
 
 
+async def _answer_failure(send: Send, failure: Exception, path: str) -> None:
+    """The response to a request that failed before its response could be sent."""
+    if isinstance(failure, MultipartFileError) and isinstance(failure.cause, (HTTPError, ClientDisconnected)):
+        failure = failure.cause
+    if isinstance(failure, HTTPError):
+        await send_text(send, failure.status, failure.body)
+    elif isinstance(failure, ClientDisconnected):
+        return
+    elif isinstance(failure, MalformedResult):
+        logger.error("Malformed response for %s: %s", path, failure)
+        await send_text(send, 500, INTERNAL_ERROR_BODY)
+    else:
+        logger.error("Unhandled exception while handling %s", path, exc_info=failure)
+        await send_text(send, 500, INTERNAL_ERROR_BODY)
+
+
 async def _exchange(app: AppCore, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
     raw_headers = scope.get("headers", _NO_HEADERS)
     backend = app.session_backend
@@ -317,36 +355,41 @@ async def _exchange(app: AppCore, request: Request, scope: Scope, receive: Recei
     session_id: str | None = None
     cookie = header_value(raw_headers, b"cookie", "; ")
     path: str = scope.get("path", "/")
+    parse: MultipartParse | None = None
+    # A mounted micropie app works on its parent's parsed body and session; the parent saves.
+    mounted = PARENT_STATE_KEY in scope
     try:
-        if cookie is not None:
-            session_id = await load_session(backend, settings, request, parse_cookies(cookie))
-        was_empty = not request.session
-        if PARENT_STATE_KEY in scope:
+        if mounted:
             adopt_parent_state(request, scope)
-        elif _wants_body(request.method, raw_headers):
-            await _read_request_body(request, raw_headers, receive, app._body_limits)
-        outcome = await _respond(app, request, scope, receive, send)
+        else:
+            if cookie is not None:
+                session_id = await load_session(backend, settings, request, parse_cookies(cookie))
+            parse = await _take_body(request, raw_headers, receive, app._body_limits)
+        saver = functools.partial(
+            save_session, backend, settings, request, session_id, not request.session
+        )
+        outcome = await _respond(app, request, scope, receive, send, parse, saver)
         if outcome is None:
             return
-        cookie_header = await save_session(backend, settings, request, session_id, was_empty)
-        if cookie_header is not None:
-            outcome.add_header(cookie_header)
+        if not mounted:
+            cookie_header = await saver()
+            if cookie_header is not None:
+                outcome.add_header(cookie_header)
         streamed = is_stream(outcome.body)
         data, headers = encode(outcome, streamed)
-    except HTTPError as rejection:
-        await send_text(send, rejection.status, rejection.body)
+    except Exception as failure:
+        if parse is not None:
+            await parse.cancel()
+            parse.close()
+        await _answer_failure(send, failure, path)
         return
-    except ClientDisconnected:
-        return
-    except MalformedResult as malformed:
-        logger.error("Malformed response for %s: %s", path, malformed)
-        await send_text(send, 500, INTERNAL_ERROR_BODY)
-        return
-    except Exception:
-        logger.exception("Unhandled exception while handling %s", path)
-        await send_text(send, 500, INTERNAL_ERROR_BODY)
-        return
+    except BaseException:
+        if parse is not None:
+            parse.abandon()
+        raise
     if streamed:
         await send_stream(send, receive, outcome.status, headers, outcome.body, path)
     else:
         await send_complete(send, outcome.status, headers, data)
+    if parse is not None:
+        parse.close()

@@ -6,13 +6,18 @@ Rules:
   the keys ``body_params``, ``json_body``, ``files``, ``session`` and ``body_parsed``.
 - Its ``receive`` gives an empty, final body when the parent already read the body, and passes
   through to the server otherwise (and always, once the body is done, for disconnects).
-- A micropie sub-application adopts that state instead of reading the body again.
+- A micropie sub-application adopts that state instead of reading the body again, and leaves
+  the session to the parent: the parent saves it when the sub-application starts its response,
+  adding its Set-Cookie header to that response if the session needs one.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Final, cast
 
 from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
 from micropie.request import Request
+
+SessionSaver = Callable[[], Awaitable[tuple[str, str] | None]]
 
 PARENT_STATE_KEY: Final = "body_parsed"
 
@@ -43,12 +48,33 @@ def mount_scope(request: Request, scope: Scope, path: str, mount_path: str) -> S
     return child
 
 
-async def hand_over(request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+class _SessionSavingSend:
+    """Saves the parent's session just before the sub-application's response starts."""
+
+    def __init__(self, send: Send, save_session: SessionSaver) -> None:
+        self.send = send
+        self.save_session: SessionSaver | None = save_session
+
+    async def __call__(self, message: Message) -> None:
+        save = self.save_session
+        if save is not None and message.get("type") == "http.response.start":
+            self.save_session = None
+            cookie = await save()
+            if cookie is not None:
+                headers = list(message.get("headers") or [])
+                headers.append((cookie[0].encode("latin-1"), cookie[1].encode("latin-1")))
+                message = {**message, "headers": headers}
+        await self.send(message)
+
+
+async def hand_over(
+    request: Request, scope: Scope, receive: Receive, send: Send, save_session: SessionSaver
+) -> None:
     subapp = cast(ASGIApp, request.attribute("_subapp"))
     path = str(request.attribute("_subapp_path") or "/")
     mount_path = str(request.attribute("_subapp_mount_path") or "")
     child = mount_scope(request, scope, path, mount_path)
-    await subapp(child, _SubappReceive(receive, request.body_parsed), send)
+    await subapp(child, _SubappReceive(receive, request.body_parsed), _SessionSavingSend(send, save_session))
 
 
 def adopt_parent_state(request: Request, scope: Scope) -> None:
