@@ -8,15 +8,17 @@ Rules:
 - A ``before_request`` may hand the request to another ASGI app by setting ``request._subapp``,
   ``request._subapp_path`` and optionally ``request._subapp_mount_path``, or route it explicitly
   with ``request._route_handler`` and a preset ``request.path_params``.
+- The bases are abstract (see ``abstract``): a subclass implements both methods.
 - ``before_websocket`` returning a dict closes the connection with its ``code`` (default 1008)
   and ``reason``; ``after_websocket`` runs when the handler has finished.
 """
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from typing import Any, TypedDict
 
 from mypy_extensions import mypyc_attr
 
+from micropie.abstract import require_overrides
 from micropie.request import Request, WebSocketRequest
 
 
@@ -38,8 +40,11 @@ class CloseOverride(TypedDict, total=False):
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class HttpMiddleware(ABC):
-    """Hooks around every HTTP request."""
+class HttpMiddleware:
+    """Hooks around every HTTP request: implement ``before_request`` and ``after_request``."""
+
+    def __init__(self) -> None:
+        require_overrides(self, HttpMiddleware, ("before_request", "after_request"))
 
     @abstractmethod
     async def before_request(self, request: Request) -> ResponseOverride | None:
@@ -57,8 +62,11 @@ class HttpMiddleware(ABC):
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class WebSocketMiddleware(ABC):
-    """Hooks around every WebSocket connection."""
+class WebSocketMiddleware:
+    """Hooks around every WebSocket connection: implement both methods."""
+
+    def __init__(self) -> None:
+        require_overrides(self, WebSocketMiddleware, ("before_websocket", "after_websocket"))
 
     @abstractmethod
     async def before_websocket(self, request: WebSocketRequest) -> CloseOverride | None:

@@ -4,6 +4,8 @@ Rules:
 - The sub-application gets a copy of the scope with ``path`` set to ``request._subapp_path``,
   ``root_path`` extended by ``request._subapp_mount_path``, and the parent's parsed state under
   the keys ``body_params``, ``json_body``, ``files``, ``session`` and ``body_parsed``.
+- A sub-application that fails before its response starts gets the parent's 500; one that
+  fails after is logged and its response left incomplete (a second start would be invalid).
 - Its ``receive`` gives an empty, final body when the parent already read the body, and passes
   through to the server otherwise (and always, once the body is done, for disconnects).
 - A micropie sub-application adopts that state instead of reading the body again, and leaves
@@ -12,10 +14,13 @@ Rules:
 """
 
 from collections.abc import Awaitable, Callable
+import logging
 from typing import Final, cast
 
 from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
 from micropie.request import Request
+
+logger: Final = logging.getLogger("micropie")
 
 SessionSaver = Callable[[], Awaitable[tuple[str, str] | None]]
 
@@ -54,10 +59,13 @@ class _SessionSavingSend:
     def __init__(self, send: Send, save_session: SessionSaver) -> None:
         self.send = send
         self.save_session: SessionSaver | None = save_session
+        self.started = False
 
     async def __call__(self, message: Message) -> None:
         save = self.save_session
-        if save is not None and message.get("type") == "http.response.start":
+        if message.get("type") == "http.response.start":
+            self.started = True
+        if save is not None and self.started:
             self.save_session = None
             cookie = await save()
             if cookie is not None:
@@ -74,7 +82,14 @@ async def hand_over(
     path = str(request.attribute("_subapp_path") or "/")
     mount_path = str(request.attribute("_subapp_mount_path") or "")
     child = mount_scope(request, scope, path, mount_path)
-    await subapp(child, _SubappReceive(receive, request.body_parsed), _SessionSavingSend(send, save_session))
+    child_send = _SessionSavingSend(send, save_session)
+    try:
+        await subapp(child, _SubappReceive(receive, request.body_parsed), child_send)
+    except Exception:
+        if not child_send.started:
+            raise
+        # Its response has begun: no other can be sent, so it is left incomplete.
+        logger.exception("Mounted application failed during its response to %s", path)
 
 
 def adopt_parent_state(request: Request, scope: Scope) -> None:

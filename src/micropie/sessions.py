@@ -10,6 +10,8 @@ Rules:
 - The session is saved after ``after_request`` middleware, with ``session_timeout``; a session
   emptied during a request that came with a cookie is deleted (``save(id, {}, 0)``) and the
   cookie expired.
+- ``SessionBackend`` is abstract (see ``abstract``): a subclass must implement ``load`` and
+  ``save``, and one that calls ``super().__init__()`` cannot be made without them.
 - ``InMemorySessionBackend`` honours each save's timeout, expires idle sessions, removes expired
   entries in amortised sweeps (at most one full sweep per ``cleanup_interval``), and holds at
   most ``max_sessions``, evicting the least recently used beyond that.
@@ -18,12 +20,13 @@ Rules:
 import re
 import time
 import uuid
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
+from micropie.abstract import require_overrides
 from micropie.headers import set_cookie
 from micropie.request import Request
 
@@ -47,8 +50,11 @@ def validate_session_id(value: str) -> str | None:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class SessionBackend(ABC):
-    """Where session data lives between requests."""
+class SessionBackend:
+    """Where session data lives between requests. Subclasses implement ``load`` and ``save``."""
+
+    def __init__(self) -> None:
+        require_overrides(self, SessionBackend, ("load", "save"))
 
     @abstractmethod
     async def load(self, session_id: str) -> dict[str, Any]:
@@ -78,6 +84,7 @@ class InMemorySessionBackend(SessionBackend):
         cleanup_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         if max_sessions <= 0:
             raise ValueError("max_sessions must be positive")
         self.max_sessions = max_sessions
@@ -107,7 +114,8 @@ class InMemorySessionBackend(SessionBackend):
             return {}
         stored.expires_at = now + stored.timeout
         self._sessions[session_id] = stored  # most recently used last
-        return stored.data
+        # A copy: changes reach the store only through save(), never by a failed request.
+        return dict(stored.data)
 
     async def save(self, session_id: str, data: dict[str, Any], timeout: int) -> None:
         now = self._clock()

@@ -10,8 +10,9 @@ Rules:
 - The handler's first parameter receives the ``WebSocket`` whatever its name; the others bind
   from path segments, the query string (with typed conversion) and defaults, never the session.
   A handler without parameters closes with 1011; a missing or unconvertible value with 1008.
-- A handler exception is logged and closes with 1011 "Internal server error" (no exception
-  text); ``ConnectionClosed`` out of a handler is a normal end.
+- A handler or middleware exception is logged and closes with 1011 "Internal server error"
+  (no exception text); ``ConnectionClosed`` out of a handler is a normal end. Nothing raises
+  out of the ASGI call.
 - A new session (no valid cookie, or a cookie naming an empty session) gets a fresh id; the
   cookie is sent with ``accept()``. The session is saved after ``after_websocket``.
 """
@@ -81,7 +82,7 @@ class WebSocket:
         headers: list[tuple[bytes, bytes]] = []
         if self._cookie_pending:
             name, value = set_cookie(SESSION_COOKIE, self.session_id, secure=self._settings.cookie_secure)
-            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
             self._cookie_pending = False
         await self._send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers})
         self.accepted = True
@@ -222,6 +223,61 @@ def _place(kind: int, name: str, value: object, args: list[object], kwargs: dict
         args.append(value)
 
 
+async def _converse(
+    app: object,
+    request: WebSocketRequest,
+    receive: Receive,
+    send: Send,
+    backend: SessionBackend,
+    settings: SessionSettings,
+    middlewares: list[WebSocketMiddleware],
+    allowed_origins: frozenset[str] | None,
+) -> None:
+    raw_headers = request.scope.get("headers", ())
+    if allowed_origins is not None:
+        origin = header_value(raw_headers, b"origin")
+        if origin is not None and origin not in allowed_origins:
+            raise _Refused(1008, "Origin not allowed")
+    cookie = header_value(raw_headers, b"cookie", "; ")
+    session_id = None
+    if cookie is not None:
+        session_id = await load_session(backend, settings, request, parse_cookies(cookie))
+    fresh = session_id is None or not request.session
+    for middleware in middlewares:
+        refusal = await middleware.before_websocket(request)
+        if refusal is not None:
+            code = refusal.get("code", 1008)
+            reason = refusal.get("reason", "Middleware rejected")
+            raise _Refused(code if isinstance(code, int) else 1008, str(reason))
+    path: str = request.scope.get("path", "/")
+    stripped = path.lstrip("/")
+    segments = stripped.split("/") if stripped else []
+    route = _handler_for(app, request, segments)
+    if not request.path_params:
+        request.path_params = segments[1:]
+    if session_id is None or fresh:
+        if session_id is not None:
+            await backend.save(session_id, {}, 0)
+        session_id = settings.fresh_id()
+    websocket = WebSocket(receive, send, session_id, settings)
+    websocket._cookie_pending = fresh
+    args, kwargs = _bind(route.info, request, websocket)
+    if route.takes_app:
+        args.insert(0, app)
+    try:
+        await route.function(*args, **kwargs)
+    except ConnectionClosed:
+        pass
+    for middleware in middlewares:
+        await middleware.after_websocket(request)
+    if request.session:
+        # A fresh session is kept only if its cookie reached the client.
+        if websocket.accepted or not fresh:
+            await backend.save(websocket.session_id, request.session, settings.timeout)
+    elif not fresh:
+        await backend.save(websocket.session_id, {}, 0)
+
+
 async def serve_websocket(
     app: object,
     scope: Scope,
@@ -235,60 +291,11 @@ async def serve_websocket(
     request = WebSocketRequest(scope)
     token = current_request.set(request)
     try:
-        raw_headers = scope.get("headers", ())
-        if allowed_origins is not None:
-            origin = header_value(raw_headers, b"origin")
-            if origin is not None and origin not in allowed_origins:
-                await _refuse(send, 1008, "Origin not allowed")
-                return
-        cookie = header_value(raw_headers, b"cookie", "; ")
-        session_id = None
-        if cookie is not None:
-            session_id = await load_session(backend, settings, request, parse_cookies(cookie))
-        was_empty = not request.session
-        try:
-            for middleware in middlewares:
-                refusal = await middleware.before_websocket(request)
-                if refusal:
-                    code = refusal.get("code", 1008)
-                    reason = refusal.get("reason", "Middleware rejected")
-                    raise _Refused(code if isinstance(code, int) else 1008, str(reason))
-            path: str = scope.get("path", "/")
-            stripped = path.lstrip("/")
-            segments = stripped.split("/") if stripped else []
-            route = _handler_for(app, request, segments)
-            if not request.path_params:
-                request.path_params = segments[1:]
-            fresh = session_id is None or was_empty
-            if session_id is None or was_empty:
-                if session_id is not None:
-                    await backend.save(session_id, {}, 0)
-                connection_id = settings.fresh_id()
-            else:
-                connection_id = session_id
-            websocket = WebSocket(receive, send, connection_id, settings)
-            websocket._cookie_pending = fresh
-            args, kwargs = _bind(route.info, request, websocket)
-        except _Refused as refused:
-            await _refuse(send, refused.code, refused.reason)
-            return
-        if route.takes_app:
-            args.insert(0, app)
-        try:
-            await route.function(*args, **kwargs)
-        except ConnectionClosed:
-            pass
-        except Exception:
-            logger.exception("Unhandled exception in WebSocket handler for %s", scope.get("path", ""))
-            await _refuse(send, 1011, "Internal server error")
-            return
-        for middleware in middlewares:
-            await middleware.after_websocket(request)
-        if request.session:
-            # A fresh session is kept only if its cookie reached the client.
-            if websocket.accepted or not fresh:
-                await backend.save(websocket.session_id, request.session, settings.timeout)
-        elif not fresh:
-            await backend.save(websocket.session_id, {}, 0)
+        await _converse(app, request, receive, send, backend, settings, middlewares, allowed_origins)
+    except _Refused as refused:
+        await _refuse(send, refused.code, refused.reason)
+    except Exception:
+        logger.exception("Unhandled exception in WebSocket handler for %s", scope.get("path", ""))
+        await _refuse(send, 1011, "Internal server error")
     finally:
         current_request.reset(token)
