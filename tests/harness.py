@@ -8,6 +8,7 @@ A WebSocket session feeds client messages through a queue and records what the a
 
 import asyncio
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,7 +217,25 @@ class WebSocketSession:
         self.incoming.put_nowait({"type": "websocket.disconnect", "code": code})
 
     async def next_message(self, timeout: float = 2.0) -> Message:
-        return await asyncio.wait_for(self.outgoing.get(), timeout)
+        """The next message the app sends. Fails at once, with the app's exception if it raised,
+        when the app has ended without sending one; times out as before otherwise."""
+        getter = asyncio.ensure_future(self.outgoing.get())
+        waiters: set[asyncio.Future[Any]] = {getter}
+        if self.task is not None:
+            waiters.add(self.task)
+        try:
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter in done:
+            return getter.result()
+        if self.task is not None and self.task.done():
+            if not self.outgoing.empty():
+                return self.outgoing.get_nowait()
+            error = None if self.task.cancelled() else self.task.exception()
+            raise AssertionError(f"the application ended without sending a message: {error!r}") from error
+        raise asyncio.TimeoutError()
 
     async def finish(self, timeout: float = 2.0) -> None:
         assert self.task is not None
@@ -252,3 +271,17 @@ class RecordingBackend(SessionBackend):
             self.sessions[session_id] = dict(data)
         else:
             self.sessions.pop(session_id, None)
+
+
+async def run_python(script: str, *args: str, cwd: str | None = None, timeout: float = 30.0) -> str:
+    """Run ``script`` in a fresh interpreter of the environment under test; its output.
+
+    For what one process cannot undo, such as an optional package that is already imported
+    (compiled code keeps imported modules in C statics, out of ``sys.modules``' reach).
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, *args, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    return output.decode("utf-8", "replace")

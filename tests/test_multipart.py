@@ -2,11 +2,10 @@
 
 import asyncio
 import os
-import sys
 from typing import Any
 
 import pytest
-from harness import Client, call, http_scope
+from harness import Client, call, http_scope, run_python
 
 from micropie import App, HttpMiddleware, MultipartFileError, Request
 from micropie.middleware import ResponseOverride
@@ -164,13 +163,7 @@ asyncio.run(main())
 
 
 async def test_missing_multipart_package_is_500_with_a_logged_hint() -> None:
-    body = form(part("a", b"1")).decode()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", MISSING_PACKAGE_SCRIPT, CONTENT_TYPE, body,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 30)
-    text = output.decode()
+    text = await run_python(MISSING_PACKAGE_SCRIPT, CONTENT_TYPE, form(part("a", b"1")).decode())
     assert "STATUS 500 500 Internal Server Error" in text, text
     assert "pip install 'micropie[multipart]'" in text, text
 

@@ -178,9 +178,12 @@ class AppCore:
             headers.extend(extra_headers)
         return 302, "", headers
 
-    async def _render_template(self, name: str, **context: Any) -> str:
-        """Render ``templates/<name>`` with Jinja2 (autoescaped)."""
-        return await self._templates.render(name, context)
+    async def _render_template(self, template: str, /, **context: Any) -> str:
+        """Render ``templates/<template>`` with Jinja2 (HTML autoescaped) and ``context``.
+
+        The template name is positional-only, so ``name`` is free for the context.
+        """
+        return await self._templates.render(template, context)
 
 
 _URL_SAFE: Final = "/%:@!$&'()*+,;=~"

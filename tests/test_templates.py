@@ -1,0 +1,82 @@
+"""SPEC §1 templates: Jinja2 from ./templates, autoescaped, rendered asynchronously."""
+
+from pathlib import Path
+
+import pytest
+from harness import get, run_python
+
+from micropie import App
+
+
+class Pages(App):
+    async def hello(self, name: str = "World") -> str:
+        return await self._render_template("hello.html", name=name, items=["a", "b"])
+
+    async def missing(self) -> str:
+        return await self._render_template("nope.html")
+
+    async def plain(self) -> str:
+        return await self._render_template("note.txt", text="<b>")
+
+
+@pytest.fixture
+def templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "hello.html").write_text(
+        "<h1>Hello {{ name }}</h1>{% for item in items %}<i>{{ item }}</i>{% endfor %}"
+    )
+    (folder / "note.txt").write_text("note: {{ text }}")
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+async def test_templates_render_with_context(templates: Path) -> None:
+    reply = await get(Pages(), "/hello/Ada")
+    assert (reply.status, reply.text) == (200, "<h1>Hello Ada</h1><i>a</i><i>b</i>")
+
+
+async def test_html_templates_are_autoescaped(templates: Path) -> None:
+    reply = await get(Pages(), "/hello", query="name=<script>alert(1)</script>")
+    assert "<script>" not in reply.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in reply.text
+
+
+async def test_non_html_templates_are_not_escaped(templates: Path) -> None:
+    assert (await get(Pages(), "/plain")).text == "note: <b>"
+
+
+async def test_a_missing_template_is_500(templates: Path) -> None:
+    reply = await get(Pages(), "/missing")
+    assert (reply.status, reply.text) == (500, "500 Internal Server Error")
+
+
+MISSING_JINJA_SCRIPT = """
+import asyncio, logging, sys
+sys.modules["jinja2"] = None  # as if Jinja2 were not installed
+from micropie import App
+
+logging.basicConfig(level=logging.ERROR, stream=sys.stdout, format="LOG %(message)s")
+
+class Pages(App):
+    async def index(self) -> str:
+        return await self._render_template("index.html")
+
+async def main() -> None:
+    sent = []
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+    async def send(message):
+        sent.append(message)
+    await Pages()({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": []},
+                  receive, send)
+    print("STATUS", sent[0]["status"], sent[1]["body"].decode())
+
+asyncio.run(main())
+"""
+
+
+async def test_without_jinja2_rendering_is_a_500_with_a_logged_hint() -> None:
+    output = await run_python(MISSING_JINJA_SCRIPT)
+    assert "STATUS 500 500 Internal Server Error" in output, output
+    assert "pip install 'micropie[templates]'" in output, output
