@@ -1,0 +1,51 @@
+"""The README's code blocks run, and do what the README says they do."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+from harness import call, get
+
+from micropie import App
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def load(block: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    return namespace
+
+
+async def test_hello_world() -> None:
+    namespace = load(python_blocks()[0])
+    app: App = namespace["app"]
+    assert (await get(app, "/")).text == "Hello, World!"
+    assert (await get(app, "/greet/Ada", query="times=2")).text == "Hello, Ada! Hello, Ada!"
+    reply = await get(app, "/greet/Ada", query="times=x")
+    assert (reply.status, reply.text) == (400, "400 Bad Request: Parameter 'times' must be int")
+
+
+async def test_handler_tour() -> None:
+    site: App = load(python_blocks()[1])["Site"](session_cookie_secure=False)
+    login = await call(site, "POST", "/login", body=b"username=ada",
+                       content_type="application/x-www-form-urlencoded")
+    assert (login.status, login.header("location")) == (302, "/profile/1")
+    cookie = login.header("set-cookie")
+    assert cookie is not None
+    session_id = cookie.split(";")[0].split("=", 1)[1]
+    profile = await get(site, "/profile/1", cookies={"session_id": session_id})
+    assert profile.json() == {"id": 1, "visits": 0}
+    clock = await get(site, "/clock")
+    assert clock.header("content-type") == "text/event-stream"
+    assert clock.text.startswith("data: 0\n\ndata: 1\n\n")
+    boundary = "b"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"a.txt\"\r\n\r\n"
+            f"hello\r\n--{boundary}--\r\n").encode()
+    upload = await call(site, "POST", "/upload", body=body,
+                        content_type=f"multipart/form-data; boundary={boundary}")
+    assert upload.text == "a.txt: 5 bytes"
