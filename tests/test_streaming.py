@@ -197,3 +197,15 @@ async def test_a_sync_stream_that_fails_midway_is_left_incomplete(caplog: pytest
         reply = await get(Stream(), "/")
     assert reply.body == b"partial"
     assert not reply.complete
+
+
+async def test_a_stream_can_read_the_request_while_it_streams() -> None:
+    class Stream(App):
+        async def index(self) -> AsyncIterator[str]:
+            async def chunks() -> AsyncIterator[str]:
+                yield self.request.method
+                yield self.request.query("q") or ""
+
+            return chunks()
+
+    assert (await get(Stream(), "/", query="q=seen")).body == b"GETseen"

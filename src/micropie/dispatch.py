@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive, Scope, Send
-from micropie.binding import FieldPending, bind
+from micropie.binding import Arguments, FieldPending, HandlerInfo, bind
 from micropie.body import BodyLimits, ClientDisconnected, declared_length, is_json_type, parse_json
 from micropie.body import parse_urlencoded, read_body, wants_body
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
@@ -37,7 +37,7 @@ from micropie.mount import PARENT_STATE_KEY, SessionSaver, adopt_parent_state, h
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers
-from micropie.responses import encode, is_stream, outcome_of, send_complete, send_text
+from micropie.responses import encode, is_stream, outcome_of, send_text
 from micropie.routes import NOT_A_ROUTE, Route, resolve
 from micropie.sessions import (
     SESSION_TIMEOUT,
@@ -54,6 +54,10 @@ from micropie.templates import TemplateRenderer
 from micropie.websocket import serve_websocket
 
 logger: Final = logging.getLogger("micropie")
+
+# Methods whose requests are never read for a body; DELETE is read when it declares one.
+BODILESS_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
+_COROUTINE: Final = types.CoroutineType
 
 DEFAULT_BODY_TIMEOUT: Final = 5.0
 DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
@@ -209,15 +213,6 @@ def encode_location(location: str) -> str:
     )
 
 
-async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -> None:
-    request = Request(scope)
-    token = current_request.set(request)
-    try:
-        await _exchange(app, request, scope, receive, send)
-    finally:
-        current_request.reset(token)
-
-
 async def _take_body(
     request: Request, raw_headers: Any, receive: Receive, limits: BodyLimits
 ) -> MultipartParse | None:
@@ -263,26 +258,16 @@ def _route(app: AppCore, request: Request, path: str) -> Route:
     raise HTTPError(404)
 
 
-async def _call_handler(app: AppCore, request: Request, route: Route, parse: MultipartParse | None) -> Outcome:
-    info = route.info
+async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: MultipartParse) -> Arguments:
+    """Bind while a multipart body is still being parsed, waiting for fields not yet there."""
     while True:
         try:
-            arguments = bind(info, request, request.path_params, 0, parse is not None and parse.running)
+            arguments = bind(info, request, request.path_params, 0, parse.running)
             break
         except FieldPending as pending:
-            assert parse is not None
             await parse.wait_for(pending.name)
-    if parse is not None:
-        parse.raise_failure()
-    args = arguments.args
-    if route.takes_app:
-        args.insert(0, app)
-    function = route.function
-    kwargs = arguments.kwargs
-    result = function(*args, **kwargs) if kwargs else function(*args)
-    if info.is_coroutine or isinstance(result, types.CoroutineType):
-        result = await result
-    return outcome_of(result)
+    parse.raise_failure()
+    return arguments
 
 
 def _override(outcome: Outcome, override: Any) -> None:
@@ -296,17 +281,11 @@ def _override(outcome: Outcome, override: Any) -> None:
         outcome.replace_headers(checked_headers(override["headers"]) or [])
 
 
-async def _respond(
-    app: AppCore,
-    request: Request,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    parse: MultipartParse | None,
-    save_session: SessionSaver,
+async def _before_request(
+    middlewares: list[HttpMiddleware], request: Request, parse: MultipartParse | None
 ) -> Outcome | None:
-    """The response for ``request``, or None when a sub-application answered it."""
-    for middleware in app.middlewares:
+    """The response the first ``before_request`` that answers gives, or None."""
+    for middleware in middlewares:
         early = await middleware.before_request(request)
         if early is not None:
             if parse is not None:
@@ -314,25 +293,16 @@ async def _respond(
             outcome = Outcome(200, "", None)
             _override(outcome, early)
             return outcome
-    if request.attribute("_subapp") is not None:
-        if parse is not None:
-            await parse.finish()
-        await hand_over(request, scope, receive, send, save_session)
-        return None
-    outcome = await _call_handler(app, request, _route(app, request, scope.get("path", "/")), parse)
-    if parse is not None:
-        await parse.finish()
-    middlewares = app.middlewares
-    if middlewares:
-        as_text_for_middleware(outcome)
-        for middleware in middlewares:
-            # An after_request may append to the list it is given, MicroPie style.
-            change = await middleware.after_request(
-                request, outcome.status, outcome.body, outcome.owned_headers()
-            )
-            if change is not None:
-                _override(outcome, change)
-    return outcome
+    return None
+
+
+async def _after_request(middlewares: list[HttpMiddleware], request: Request, outcome: Outcome) -> None:
+    as_text_for_middleware(outcome)
+    for middleware in middlewares:
+        # An after_request may append to the list it is given, MicroPie style.
+        change = await middleware.after_request(request, outcome.status, outcome.body, outcome.owned_headers())
+        if change is not None:
+            _override(outcome, change)
 
 
 async def _answer_failure(send: Send, failure: Exception, path: str) -> None:
@@ -351,48 +321,85 @@ async def _answer_failure(send: Send, failure: Exception, path: str) -> None:
         await send_text(send, 500, INTERNAL_ERROR_BODY)
 
 
-async def _exchange(app: AppCore, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -> None:
+    """One HTTP request, start to end. The common path runs inline, in this one coroutine."""
+    request = Request(scope)
+    token = current_request.set(request)
     raw_headers = scope.get("headers", _NO_HEADERS)
-    backend = app.session_backend
-    settings: SessionSettings = app._session_settings
-    session_id: str | None = None
-    cookie = header_value(raw_headers, b"cookie", "; ")
     path: str = scope.get("path", "/")
+    backend = app.session_backend
+    settings = app._session_settings
+    session_id: str | None = None
     parse: MultipartParse | None = None
     # A mounted micropie app works on its parent's parsed body and session; the parent saves.
     mounted = PARENT_STATE_KEY in scope
     try:
-        if mounted:
-            adopt_parent_state(request, scope)
-        else:
-            if cookie is not None:
-                session_id = await load_session(backend, settings, request, parse_cookies(cookie))
-            parse = await _take_body(request, raw_headers, receive, app._body_limits)
-        saver = functools.partial(
-            save_session, backend, settings, request, session_id, not request.session
-        )
-        outcome = await _respond(app, request, scope, receive, send, parse, saver)
-        if outcome is None:
+        try:
+            if mounted:
+                adopt_parent_state(request, scope)
+            else:
+                cookie = header_value(raw_headers, b"cookie", "; ")
+                if cookie is not None:
+                    session_id = await load_session(backend, settings, request, parse_cookies(cookie))
+                if request.method not in BODILESS_METHODS:
+                    parse = await _take_body(request, raw_headers, receive, app._body_limits)
+            was_empty = not request.session
+            middlewares = app.middlewares
+            outcome: Outcome | None = None
+            if middlewares:
+                outcome = await _before_request(middlewares, request, parse)
+                if outcome is None and request.attribute("_subapp") is not None:
+                    if parse is not None:
+                        await parse.finish()
+                    saver = functools.partial(save_session, backend, settings, request, session_id, was_empty)
+                    await hand_over(request, scope, receive, send, saver)
+                    return
+            if outcome is None:
+                route = _route(app, request, path)
+                info = route.info
+                function = route.function
+                if info.params:
+                    if parse is None:
+                        arguments = bind(info, request, request.path_params, 0, False)
+                    else:
+                        arguments = await _bind_as_fields_arrive(info, request, parse)
+                    args = arguments.args
+                    if route.takes_app:
+                        args.insert(0, app)
+                    kwargs = arguments.kwargs
+                    result = function(*args, **kwargs) if kwargs else function(*args)
+                else:
+                    result = function(app) if route.takes_app else function()
+                if info.is_coroutine or isinstance(result, _COROUTINE):
+                    result = await result
+                outcome = outcome_of(result)
+                if parse is not None:
+                    await parse.finish()
+                if middlewares:
+                    await _after_request(middlewares, request, outcome)
+            if not mounted and (session_id is not None or request.session):
+                cookie_header = await save_session(backend, settings, request, session_id, was_empty)
+                if cookie_header is not None:
+                    outcome.add_header(cookie_header)
+            streamed = is_stream(outcome.body)
+            data, headers = encode(outcome, streamed)
+        except Exception as failure:
+            if parse is not None:
+                await parse.cancel()
+                parse.close()
+            await _answer_failure(send, failure, path)
             return
-        if not mounted:
-            cookie_header = await saver()
-            if cookie_header is not None:
-                outcome.add_header(cookie_header)
-        streamed = is_stream(outcome.body)
-        data, headers = encode(outcome, streamed)
-    except Exception as failure:
+        except BaseException:
+            if parse is not None:
+                parse.abandon()
+            raise
+        if streamed:
+            await send_stream(send, receive, outcome.status, headers, outcome.body, path)
+        else:
+            await send({"type": "http.response.start", "status": outcome.status, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
         if parse is not None:
-            await parse.cancel()
             parse.close()
-        await _answer_failure(send, failure, path)
-        return
-    except BaseException:
-        if parse is not None:
-            parse.abandon()
-        raise
-    if streamed:
-        await send_stream(send, receive, outcome.status, headers, outcome.body, path)
-    else:
-        await send_complete(send, outcome.status, headers, data)
-    if parse is not None:
-        parse.close()
+    finally:
+        # After the response: a streamed body may still read ``self.request``.
+        current_request.reset(token)
