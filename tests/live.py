@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,13 +48,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving(app: str, *, app_dir: Path = TESTS / "apps", cwd: Path | None = None,
-            timeout: float = 20.0) -> Iterator[Server]:
+            env: Mapping[str, str] | None = None, timeout: float = 20.0) -> Iterator[Server]:
+    """Serve ``app`` ("module:attribute", found in ``app_dir``), run from ``cwd`` (default: the
+    repository root) with ``env`` added to the environment."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
                "--app-dir", str(app_dir), "--log-level", "warning"]
     # PYTHONSAFEPATH keeps the working directory off sys.path: micropie must come from the
     # environment under test, never from a stray directory.
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}
+    environment = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}
     process = subprocess.Popen(command, cwd=cwd or ROOT, env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", port, process)

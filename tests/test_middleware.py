@@ -301,7 +301,7 @@ async def test_attributes_set_by_middleware_reach_the_handler() -> None:
         request.user = {"name": "alice"}
 
     def check(request: Request, status: int, body: object, headers: list[tuple[str, str]]) -> None:
-        seen_after.append(request.user)
+        seen_after.append(getattr(request, "user"))
 
     app = Site()
     assert (await get(app, "/whoami")).text == "anonymous"

@@ -17,9 +17,9 @@ from micropie.dispatch import (
     DEFAULT_MAX_FORM_FIELD_SIZE,
     AppCore,
 )
-from micropie.middleware import HttpMiddleware, WebSocketMiddleware
+from micropie.middleware import CloseOverride, HttpMiddleware, ResponseOverride, WebSocketMiddleware
 from micropie.multipart import MultipartFileError
-from micropie.request import Request, WebSocketRequest, current_request
+from micropie.request import Request, UploadedFile, WebSocketRequest, current_request
 from micropie.sessions import (
     SESSION_TIMEOUT,
     InMemorySessionBackend,
@@ -89,12 +89,15 @@ __all__ = [
     "COMPILED",
     "SESSION_TIMEOUT",
     "App",
+    "CloseOverride",
     "ConnectionClosed",
     "HttpMiddleware",
     "InMemorySessionBackend",
     "MultipartFileError",
     "Request",
+    "ResponseOverride",
     "SessionBackend",
+    "UploadedFile",
     "WebSocket",
     "WebSocketMiddleware",
     "WebSocketRequest",

@@ -4,7 +4,8 @@ Rules:
 - ``Request`` is a native class: the fields below are typed slots the compiled pipeline reads
   directly. Any other attribute set on a request (middleware's ``request.user``, the routing
   hints ``_route_handler``, ``_subapp``…) goes to a per-request dictionary and reads back as a
-  normal attribute; ``attribute(name)`` reads one without raising.
+  normal attribute at run time. Type checkers see no catch-all ``__getattr__``, so a misspelt
+  field is an error; typed code reads extras with ``attribute(name)``, which never raises.
 - Work a request may never need is done lazily: ``headers`` and ``query_params`` are computed on
   first read and may also be replaced.
 - ``body_params`` holds form fields only; a JSON body lives in ``_json`` and is read through
@@ -89,8 +90,8 @@ class Request:
             self._extras = extras
         extras[name] = value
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names the class does not define.
+    def _read_extra(self, name: str) -> object:
+        # Installed as __getattr__ below: only reached for names the class does not define.
         extras = self._extras
         if extras is not None and name in extras:
             return extras[name]
@@ -161,6 +162,11 @@ class Request:
     def regenerate_session(self) -> None:
         """Give the session a new id when the request ends, keeping its data."""
         self._regenerate_session = True
+
+
+# Installed after the class body so that type checkers do not see a catch-all __getattr__ and
+# still report misspelt reads (``request.sesion``); typed code reads extras with attribute().
+setattr(Request, "__getattr__", Request._read_extra)
 
 
 class WebSocketRequest(Request):

@@ -1,0 +1,478 @@
+"""Every app in examples/, served by uvicorn on 127.0.0.1 and driven by real clients.
+
+HTTP goes through httpx, WebSockets through the ``websockets`` client. Each example's server is
+started once per module (a fixture per example) and runs with the same interpreter, so with
+the same micropie build, as the tests.
+"""
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from live import ROOT, Server, serving
+
+EXAMPLES = ROOT / "examples"
+
+
+def client(server: Server, address: str = "127.0.0.1") -> httpx.Client:
+    """An HTTP client for ``server``, connecting from the loopback ``address`` given."""
+    return httpx.Client(
+        base_url=server.url,
+        transport=httpx.HTTPTransport(local_address=address),
+        timeout=10,
+        trust_env=False,
+    )
+
+
+def ws_url(server: Server, path: str) -> str:
+    return f"ws://127.0.0.1:{server.port}{path}"
+
+
+def ws_connect(server: Server, path: str) -> connect:
+    return connect(ws_url(server, path), proxy=None, open_timeout=5, close_timeout=2)
+
+
+async def receive_json(connection: ClientConnection) -> Any:
+    return json.loads(await asyncio.wait_for(connection.recv(), 5))
+
+
+def eventually(condition: Callable[[], bool], within: float = 5.0) -> bool:
+    """Whether ``condition()`` becomes true within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# hello.py ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hello() -> Iterator[Server]:
+    with serving("hello:app", app_dir=EXAMPLES) as server:
+        yield server
+
+
+def test_hello_greets_from_the_path_and_the_query(hello: Server) -> None:
+    with client(hello) as http:
+        index = http.get("/")
+        assert (index.status_code, index.text) == (200, "Hello, World!")
+        assert index.headers["content-type"] == "text/html; charset=utf-8"
+        assert index.headers["content-length"] == str(len("Hello, World!"))
+        assert http.get("/greet/Ada").text == "Hello, Ada!"
+        assert http.get("/greet", params={"name": "Bob"}).text == "Hello, Bob!"
+        assert http.get("/greet").text == "Hello, World!"
+        assert http.get("/nowhere").status_code == 404
+
+
+# json_api.py ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def json_api() -> Iterator[Server]:
+    with serving("json_api:app", app_dir=EXAMPLES) as server:
+        yield server
+
+
+def test_json_api_creates_reads_lists_and_deletes_notes(json_api: Server) -> None:
+    with client(json_api) as http:
+        created = http.post("/notes", json={"text": "  buy milk "})
+        assert created.status_code == 201
+        assert created.headers["content-type"] == "application/json"
+        note = created.json()
+        assert note["text"] == "buy milk" and isinstance(note["id"], int)
+        assert created.headers["location"] == f"/notes/{note['id']}"
+        other = http.post("/notes", json={"text": "call Ada"}).json()
+        assert other["id"] != note["id"]
+
+        assert http.get(f"/notes/{note['id']}").json() == note
+        listed = http.get("/notes").json()
+        assert note in listed and other in listed
+
+        deleted = http.delete(f"/notes/{note['id']}")
+        assert (deleted.status_code, deleted.content) == (204, b"")
+        gone = http.get(f"/notes/{note['id']}")
+        assert gone.status_code == 404
+        assert gone.json() == {"error": f"note {note['id']} not found"}
+        assert http.delete(f"/notes/{note['id']}").status_code == 404
+        assert note not in http.get("/notes").json()
+
+
+def test_json_api_rejects_bad_input_with_4xx(json_api: Server) -> None:
+    with client(json_api) as http:
+        not_an_id = http.get("/notes/abc")
+        assert not_an_id.status_code == 400
+        assert not_an_id.text == "400 Bad Request: Parameter 'note_id' must be int"
+        bad_json = http.post("/notes", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert (bad_json.status_code, bad_json.text) == (400, "400 Bad Request: Bad JSON")
+        wrong_type = http.post("/notes", json={"text": 5})
+        assert wrong_type.status_code == 400
+        assert wrong_type.text == "400 Bad Request: Parameter 'text' must be str"
+        for body in ({}, {"text": "   "}, ["text"]):
+            missing = http.post("/notes", json=body)
+            assert missing.status_code == 400, body
+            assert "'text' is required" in missing.json()["error"]
+        too_long = http.post("/notes", json={"text": "x" * 1001})
+        assert too_long.status_code == 400
+        wrong_method = http.put("/notes", json={"text": "x"})
+        assert (wrong_method.status_code, wrong_method.headers["allow"]) == (405, "GET, POST")
+
+
+# login.py ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def login() -> Iterator[Server]:
+    with serving("login:app", app_dir=EXAMPLES) as server:
+        yield server
+
+
+def session_cookie(response: httpx.Response) -> str:
+    """The session id a response sets, checking the cookie's attributes on the way."""
+    header = response.headers["set-cookie"]
+    attributes = [part.strip() for part in header.split(";")]
+    assert "HttpOnly" in attributes and "SameSite=Lax" in attributes and "Path=/" in attributes
+    # The example opts out of Secure because it is served over plain HTTP.
+    assert "Secure" not in attributes
+    name, _, value = attributes[0].partition("=")
+    assert name == "session_id"
+    return value
+
+
+def test_login_protects_the_private_page_until_logged_in(login: Server) -> None:
+    with client(login) as http:
+        before = http.get("/private")
+        assert (before.status_code, before.headers["location"]) == (302, "/login")
+        planted = session_cookie(before)
+        assert http.get("/login").status_code == 200
+
+        wrong = http.post("/login", data={"username": "demo", "password": "guess"})
+        assert wrong.status_code == 401
+        assert "Wrong user name or password." in wrong.text
+        assert "set-cookie" not in wrong.headers
+        assert http.get("/private").status_code == 302
+
+        right = http.post("/login", data={"username": "demo", "password": "micropie-demo"})
+        assert (right.status_code, right.headers["location"]) == (302, "/private")
+        # A new id on login: the one handed out before (which an attacker could have planted)
+        # does not carry the login.
+        logged_in = session_cookie(right)
+        assert logged_in != planted
+        assert http.cookies["session_id"] == logged_in
+        private = http.get("/private")
+        assert private.status_code == 200
+        assert "Welcome, demo." in private.text
+
+    with client(login) as stranger:
+        stranger.cookies.set("session_id", planted)
+        assert stranger.get("/private").status_code == 302
+
+
+def test_logout_empties_the_session(login: Server) -> None:
+    with client(login) as http:
+        http.post("/login", data={"username": "demo", "password": "micropie-demo"})
+        session_id = http.cookies["session_id"]
+        assert http.get("/private").status_code == 200
+        assert http.get("/logout").status_code == 405
+        assert http.get("/private").status_code == 200
+
+        out = http.post("/logout")
+        assert (out.status_code, out.headers["location"]) == (302, "/")
+        assert "Max-Age=0" in out.headers["set-cookie"]
+        assert "session_id" not in http.cookies
+        assert http.get("/private").status_code == 302
+
+    with client(login) as replay:
+        replay.cookies.set("session_id", session_id)
+        assert replay.get("/private").status_code == 302
+
+
+# upload.py -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def upload_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("uploads")
+
+
+@pytest.fixture(scope="module")
+def upload(upload_dir: Path) -> Iterator[Server]:
+    environment = {"MICROPIE_UPLOAD_DIR": str(upload_dir)}
+    with serving("upload:app", app_dir=EXAMPLES, env=environment) as server:
+        yield server
+
+
+def test_upload_stores_the_file_byte_for_byte_under_a_safe_name(upload: Server, upload_dir: Path) -> None:
+    payload = os.urandom(3 * 1024 * 1024 + 17)
+    with client(upload) as http:
+        reply = http.post("/upload", files={"file": ("../../etc/my report.bin", payload, "application/x-test")})
+    assert reply.status_code == 201, reply.text
+    result = reply.json()
+    assert result["filename"] == "../../etc/my report.bin"
+    assert result["content_type"] == "application/x-test"
+    assert result["size"] == len(payload)
+    assert result["sha256"] == hashlib.sha256(payload).hexdigest()
+    assert re.fullmatch(r"[0-9a-f]{16}-my_report\.bin", result["stored_as"])
+    stored = upload_dir / result["stored_as"]
+    assert stored.read_bytes() == payload
+    assert not list(upload_dir.glob("*.part"))
+
+
+def test_upload_without_a_file_is_400(upload: Server) -> None:
+    with client(upload) as http:
+        reply = http.post("/upload", data={"note": "no file"})
+    assert (reply.status_code, reply.text) == (400, "400 Bad Request: Missing required parameter 'file'")
+
+
+def test_an_upload_cut_off_midway_leaves_no_partial_file(upload: Server, upload_dir: Path) -> None:
+    before = set(upload_dir.iterdir())
+    boundary = "cut-off"
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    request = (
+        "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(head) + 20 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+
+    def partial_files() -> list[Path]:
+        return [path for path in upload_dir.iterdir() if path.suffix == ".part" and path not in before]
+
+    with socket.create_connection(("127.0.0.1", upload.port), timeout=5) as connection:
+        connection.sendall(request + head + os.urandom(1024 * 1024))
+        # The handler writes while the upload still arrives.
+        assert eventually(lambda: bool(partial_files())), "no partial file appeared during the upload"
+    assert eventually(lambda: not partial_files()), "the partial file was left behind"
+    assert set(upload_dir.iterdir()) == before
+    with client(upload) as http:
+        assert http.get("/").status_code == 200
+
+
+# websocket_echo.py ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[Server]:
+    with serving("websocket_echo:app", app_dir=EXAMPLES) as server:
+        yield server
+
+
+async def test_websocket_echo_sends_text_back(echo: Server) -> None:
+    async with ws_connect(echo, "/echo") as connection:
+        for message in ("hello", "ünïcødé ✓", ""):
+            await connection.send(message)
+            assert await asyncio.wait_for(connection.recv(), 5) == message
+
+
+async def test_websocket_json_echo_counts_messages_and_survives_bad_json(echo: Server) -> None:
+    async with ws_connect(echo, "/json") as connection:
+        await connection.send(json.dumps({"a": 1, "b": [True, None]}))
+        assert await receive_json(connection) == {"echo": {"a": 1, "b": [True, None]}, "count": 1}
+        await connection.send("not json")
+        assert await receive_json(connection) == {"error": "messages must be JSON"}
+        await connection.send(json.dumps([1, 2]))
+        assert await receive_json(connection) == {"echo": [1, 2], "count": 2}
+
+
+async def test_websocket_to_an_unknown_route_is_refused(echo: Server) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with ws_connect(echo, "/nowhere"):
+            pass
+
+
+# chat.py -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chat() -> Iterator[Server]:
+    with serving("chat:app", app_dir=EXAMPLES) as server:
+        yield server
+
+
+def test_chat_serves_its_page(chat: Server) -> None:
+    with client(chat) as http:
+        page = http.get("/")
+    assert page.status_code == 200
+    assert "new WebSocket(" in page.text
+
+
+async def test_chat_broadcasts_within_a_room_only(chat: Server) -> None:
+    async with (
+        ws_connect(chat, "/chat/room1?name=alice") as alice,
+        ws_connect(chat, "/chat/room2?name=carol") as carol,
+    ):
+        assert await receive_json(alice) == {"event": "join", "room": "room1", "name": "alice"}
+        assert await receive_json(carol) == {"event": "join", "room": "room2", "name": "carol"}
+        async with ws_connect(chat, "/chat/room1?name=bob") as bob:
+            bob_joined = {"event": "join", "room": "room1", "name": "bob"}
+            assert await receive_json(bob) == bob_joined
+            assert await receive_json(alice) == bob_joined
+
+            await alice.send("hi bob")
+            said = {"event": "message", "room": "room1", "name": "alice", "text": "hi bob"}
+            assert await receive_json(bob) == said
+            assert await receive_json(alice) == said
+            await bob.send("hi alice")
+            replied = {"event": "message", "room": "room1", "name": "bob", "text": "hi alice"}
+            assert await receive_json(alice) == replied
+            assert await receive_json(bob) == replied
+
+            # Messages on one connection arrive in order: had room1's reached carol, they
+            # would come before her own.
+            await carol.send("anyone?")
+            assert await receive_json(carol) == {
+                "event": "message", "room": "room2", "name": "carol", "text": "anyone?"
+            }
+        assert await receive_json(alice) == {"event": "leave", "room": "room1", "name": "bob"}
+
+
+async def test_chat_refuses_a_bad_room_name(chat: Server) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with ws_connect(chat, "/chat/no%20spaces%21"):
+            pass
+
+
+# sse_clock.py --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clock() -> Iterator[Server]:
+    with serving("sse_clock:app", app_dir=EXAMPLES) as server:
+        yield server
+
+
+def test_sse_clock_streams_events_and_stops_when_the_client_leaves(clock: Server) -> None:
+    with client(clock) as observer, client(clock) as listener:
+        before = observer.get("/streams").json()
+        times: list[datetime] = []
+        with listener.stream("GET", "/clock", params={"interval": "0.1"}) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "text/event-stream"
+            assert response.headers["cache-control"] == "no-cache"
+            assert "content-length" not in response.headers
+            lines = response.iter_lines()
+            while len(times) < 3:
+                line = next(lines)
+                assert line.startswith("data: ")
+                times.append(datetime.fromisoformat(line.removeprefix("data: ")))
+                assert next(lines) == ""
+            assert observer.get("/streams").json()["open"] == before["open"] + 1
+        assert times == sorted(times) and len(set(times)) == 3
+        assert abs(datetime.now(timezone.utc) - times[-1]) < timedelta(seconds=5)
+        after = {"open": before["open"], "closed": before["closed"] + 1}
+        assert eventually(lambda: observer.get("/streams").json() == after), (
+            "the clock generator kept running after the client left"
+        )
+
+
+def test_sse_clock_checks_its_interval(clock: Server) -> None:
+    with client(clock) as http:
+        not_a_number = http.get("/clock", params={"interval": "soon"})
+        assert (not_a_number.status_code, not_a_number.text) == (
+            400, "400 Bad Request: Parameter 'interval' must be float"
+        )
+        too_fast = http.get("/clock", params={"interval": "0"})
+        assert too_fast.status_code == 400
+        assert "interval must be between" in too_fast.text
+
+
+# middleware.py -------------------------------------------------------------------------------
+
+RATE_LIMIT = 10
+RATE_WINDOW = 3
+
+
+@pytest.fixture(scope="module")
+def middleware() -> Iterator[Server]:
+    limits = {"RATE_LIMIT": str(RATE_LIMIT), "RATE_WINDOW": str(RATE_WINDOW)}
+    with serving("middleware:app", app_dir=EXAMPLES, env=limits) as server:
+        yield server
+
+
+# Each middleware test connects from its own loopback address, so the rate limiter, which counts
+# per client address, keeps their requests apart.
+
+
+def test_rate_limiter_answers_429_with_retry_after_per_client(middleware: Server) -> None:
+    with client(middleware, "127.0.0.2") as http, client(middleware, "127.0.0.3") as neighbour:
+        for _ in range(RATE_LIMIT):
+            assert http.get("/").status_code == 200
+        limited = http.get("/")
+        assert (limited.status_code, limited.text) == (429, "Too many requests")
+        retry_after = int(limited.headers["retry-after"])
+        assert 1 <= retry_after <= RATE_WINDOW
+        assert http.get("/hello").status_code == 429
+        assert neighbour.get("/").status_code == 200
+        time.sleep(retry_after)
+        assert http.get("/").status_code == 200
+
+
+def test_explicit_routes_reach_private_handlers_only_through_v1(middleware: Server) -> None:
+    with client(middleware, "127.0.0.4") as http:
+        assert http.get("/hello/Ada").text == "Hello, Ada!"
+        assert http.get("/v1/status").json() == {"version": 1, "status": "ok"}
+        assert http.get("/v1/echo/a/b").json() == {"version": 1, "echo": ["a", "b"]}
+        assert http.get("/_v1_status").status_code == 404
+        assert http.get("/v1/_v1_status").status_code == 404
+        assert http.get("/v1/missing").status_code == 404
+
+
+def test_admin_app_is_mounted_under_admin(middleware: Server) -> None:
+    with client(middleware, "127.0.0.5") as http:
+        for path in ("/admin", "/admin/"):
+            assert http.get(path).json() == {"app": "admin", "path": "/", "root_path": "/admin"}
+        assert http.get("/admin/users/7").json() == {
+            "app": "admin", "path": "/users/7", "root_path": "/admin", "user_id": 7
+        }
+        assert http.get("/admin/users/seven").status_code == 400
+        assert http.get("/administrator").status_code == 404
+        assert http.get("/").text == "main app"
+
+
+# templates.py --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[Server]:
+    # Templates load from ./templates, so the server runs in examples/.
+    with serving("templates:app", app_dir=EXAMPLES, cwd=EXAMPLES) as server:
+        yield server
+
+
+def test_templates_render_with_inheritance_and_context(pages: Server) -> None:
+    with client(pages) as http:
+        page = http.get("/", params={"name": "Ada"})
+        assert page.status_code == 200
+        assert "<title>Hello</title>" in page.text
+        assert "<h1>Hello, Ada!</h1>" in page.text
+        fruits = http.get("/fruits/apple/pear")
+        assert "<h1>2 fruits</h1>" in fruits.text
+        assert "<li>apple</li>" in fruits.text and "<li>pear</li>" in fruits.text
+        assert "none yet" in http.get("/fruits").text
+
+
+def test_templates_autoescape_what_the_client_sent(pages: Server) -> None:
+    with client(pages) as http:
+        page = http.get("/", params={"name": "<script>alert(1)</script>"})
+        assert "<script>" not in page.text
+        assert "<h1>Hello, &lt;script&gt;alert(1)&lt;/script&gt;!</h1>" in page.text
+        fruit = http.get("/fruits/%3Cimg%20src=x%20onerror=alert(1)%3E")
+        assert "<img" not in fruit.text
+        assert "<li>&lt;img src=x onerror=alert(1)&gt;</li>" in fruit.text
