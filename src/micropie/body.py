@@ -73,6 +73,9 @@ def parse_json(data: bytes) -> object:
 
 
 def is_json_type(content_type: str) -> bool:
+    if content_type.startswith("application/json"):
+        rest = content_type[16:]
+        return not rest or rest[0] in "; "
     media_type = content_type.partition(";")[0].strip().lower()
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
@@ -151,31 +154,59 @@ async def receive_within(receive: Receive, timeout: float | None) -> Message:
         return await cast("Awaitable[Message]", _Resume(pending, waiting_on))
 
 
+def _checked_chunk(message: Message, size: int, limit: int | None) -> bytes:
+    """The body bytes of ``message``, which brings the body to ``size`` bytes before it."""
+    if message.get("type") == "http.disconnect":
+        raise ClientDisconnected()
+    chunk = bytes(message.get("body", b""))
+    if limit is not None and size + len(chunk) > limit:
+        raise HTTPError(413)
+    return chunk
+
+
 async def read_body(receive: Receive, limits: BodyLimits) -> bytes:
     """The whole request body, under ``limits``; raises ``HTTPError`` 408 or 413."""
     limit = limits.max_body_size
     timeout = limits.body_timeout
-    chunks: list[bytes] = []
-    size = 0
+    # The common case, the whole body in one message already waiting, is handled here
+    # without another coroutine or a timer.
+    pending = receive()
+    message: Message | None = None
+    if timeout is None:
+        message = await pending
+    elif isinstance(pending, types.CoroutineType):
+        try:
+            waiting_on = pending.send(None)
+        except StopIteration as done:
+            message = done.value
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    message = await cast("Awaitable[Message]", _Resume(pending, waiting_on))
+            except TimeoutError:
+                raise HTTPError(408, "Failed to receive body") from None
+    else:
+        try:
+            async with asyncio.timeout(timeout):
+                message = await pending
+        except TimeoutError:
+            raise HTTPError(408, "Failed to receive body") from None
+    assert message is not None
+    body = _checked_chunk(message, 0, limit)
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    size = len(body)
     while True:
         try:
             message = await receive_within(receive, timeout)
         except TimeoutError:
             raise HTTPError(408, "Failed to receive body") from None
-        kind = message.get("type")
-        if kind == "http.disconnect":
-            raise ClientDisconnected()
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if limit is not None and size > limit:
-                raise HTTPError(413)
-            chunks.append(bytes(chunk))
+        chunk = _checked_chunk(message, size, limit)
+        size += len(chunk)
+        chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    if len(chunks) == 1:
-        return chunks[0]
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 class ClientDisconnected(Exception):

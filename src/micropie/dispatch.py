@@ -30,7 +30,7 @@ from micropie.binding import Arguments, FieldPending, HandlerInfo, bind
 from micropie.body import BodyLimits, ClientDisconnected, declared_length, is_json_type, parse_json
 from micropie.body import parse_urlencoded, read_body, wants_body
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
-from micropie.headers import header_value, parse_cookies
+from micropie.headers import RequestHead, parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware
 from micropie.mount import PARENT_STATE_KEY, SessionSaver, adopt_parent_state, hand_over
@@ -214,14 +214,14 @@ def encode_location(location: str) -> str:
 
 
 async def _take_body(
-    request: Request, raw_headers: Any, receive: Receive, limits: BodyLimits
+    request: Request, head: RequestHead, receive: Receive, limits: BodyLimits
 ) -> MultipartParse | None:
     """Read and parse the body; a multipart one is parsed in the background instead."""
-    length = header_value(raw_headers, b"content-length")
-    if not wants_body(request.method, length, header_value(raw_headers, b"transfer-encoding")):
+    length = head.content_length
+    if not wants_body(request.method, length, head.transfer_encoding):
         return None
     declared_length(length, limits)
-    content_type = header_value(raw_headers, b"content-type") or ""
+    content_type = head.content_type or ""
     if is_multipart_type(content_type):
         return start_multipart(request, content_type, receive, limits)
     data = await read_body(receive, limits)
@@ -338,11 +338,12 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
             if mounted:
                 adopt_parent_state(request, scope)
             else:
-                cookie = header_value(raw_headers, b"cookie", "; ")
+                head = scan_head(raw_headers)
+                cookie = head.cookie
                 if cookie is not None:
                     session_id = await load_session(backend, settings, request, parse_cookies(cookie))
                 if request.method not in BODILESS_METHODS:
-                    parse = await _take_body(request, raw_headers, receive, app._body_limits)
+                    parse = await _take_body(request, head, receive, app._body_limits)
             was_empty = not request.session
             middlewares = app.middlewares
             outcome: Outcome | None = None

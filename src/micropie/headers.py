@@ -42,6 +42,42 @@ def content_length(size: int) -> tuple[bytes, bytes]:
     return (CONTENT_LENGTH, str(size).encode("ascii"))
 
 
+class RequestHead:
+    """The request headers the pipeline itself reads, found in one pass (``scan_head``)."""
+
+    def __init__(self) -> None:
+        self.cookie: str | None = None
+        self.content_length: str | None = None
+        self.content_type: str | None = None
+        self.transfer_encoding: str | None = None
+
+
+def _joined(previous: str | None, value: bytes | bytearray, separator: str) -> str:
+    text = value.decode("utf-8", "replace")
+    return text if previous is None else previous + separator + text
+
+
+def scan_head(raw: RawHeaders) -> RequestHead:
+    """Cookie, Content-Length, Content-Type and Transfer-Encoding, in one pass over ``raw``."""
+    head = RequestHead()
+    for pair in raw:
+        key = pair[0]
+        size = len(key)
+        if size == 6:
+            if key == b"cookie" or key.lower() == b"cookie":
+                head.cookie = _joined(head.cookie, pair[1], "; ")
+        elif size == 14:
+            if key == b"content-length" or key.lower() == b"content-length":
+                head.content_length = _joined(head.content_length, pair[1], ", ")
+        elif size == 12:
+            if key == b"content-type" or key.lower() == b"content-type":
+                head.content_type = _joined(head.content_type, pair[1], ", ")
+        elif size == 17:
+            if key == b"transfer-encoding" or key.lower() == b"transfer-encoding":
+                head.transfer_encoding = _joined(head.transfer_encoding, pair[1], ", ")
+    return head
+
+
 def header_value(raw: RawHeaders, name: bytes, separator: str = ", ") -> str | None:
     """The value of request header ``name`` (lower-case), repeated values joined, or None."""
     found: str | None = None
@@ -49,8 +85,7 @@ def header_value(raw: RawHeaders, name: bytes, separator: str = ", ") -> str | N
     for pair in raw:
         key = pair[0]
         if len(key) == width and (key == name or key.lower() == name):
-            text = bytes(pair[1]).decode("utf-8", "replace")
-            found = text if found is None else found + separator + text
+            found = _joined(found, pair[1], separator)
     return found
 
 
@@ -71,6 +106,12 @@ def decode_headers(raw: RawHeaders) -> dict[str, str]:
 def parse_cookies(header: str) -> dict[str, str]:
     """Cookie name → value from a Cookie header; the first occurrence of a name wins."""
     cookies: dict[str, str] = {}
+    if ";" not in header:
+        name, sep, value = header.partition("=")
+        name = name.strip()
+        if sep and name:
+            cookies[name] = value.strip()
+        return cookies
     for item in header.split(";"):
         name, sep, value = item.partition("=")
         if sep:

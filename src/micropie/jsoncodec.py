@@ -8,17 +8,19 @@ Rules:
 """
 
 import json
-import re
 from typing import Final
 
 import orjson
 
-# orjson decodes integer literals beyond 64 bits as floats, losing digits.
-_LONG_INTEGER: Final = re.compile(rb"\d{19}")
+# orjson decodes integer literals beyond 64 bits as floats, losing digits; every such literal
+# has at least 19 digits. Mapping each digit to "0" turns the search for one into a plain
+# substring search (a regex scan here cost several times the parse itself).
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN: Final = b"0" * 19
 
 
 def loads(data: bytes) -> object:
-    if len(data) >= 19 and _LONG_INTEGER.search(data) is not None:
+    if len(data) >= 19 and _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO):
         return json.loads(data)
     return orjson.loads(data)
 

@@ -155,6 +155,8 @@ class UploadQueue(asyncio.Queue[bytes | None]):
 
 
 def is_multipart_type(content_type: str) -> bool:
+    if not content_type or content_type[0] not in "mM":
+        return False
     return content_type[:19].lower() == "multipart/form-data"
 
 
