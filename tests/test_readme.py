@@ -49,3 +49,34 @@ async def test_handler_tour() -> None:
     upload = await call(site, "POST", "/upload", body=body,
                         content_type=f"multipart/form-data; boundary={boundary}")
     assert upload.text == "a.txt: 5 bytes"
+
+
+async def test_websocket_tour() -> None:
+    from harness import WebSocketSession
+
+    echo: App = load(python_blocks()[2])["app"]
+    session = WebSocketSession(echo, "/echo", query=b"prefix=%3E")
+    session.start()
+    assert (await session.next_message())["type"] == "websocket.accept"
+    session.send_text("hi")
+    assert (await session.next_message()) == {"type": "websocket.send", "text": ">hi"}
+    session.disconnect()
+    await session.finish()
+    foreign = WebSocketSession(echo, "/echo", headers=[(b"origin", b"https://evil.example")])
+    foreign.start()
+    assert (await foreign.next_message())["code"] == 1008
+
+
+async def test_middleware_tour() -> None:
+    app: App = load(python_blocks()[3])["app"]
+
+    class Whoami(App):
+        async def index(self) -> str:
+            return str(self.request.attribute("user"))
+
+    guarded = Whoami()
+    guarded.middlewares.extend(app.middlewares)
+    refused = await get(guarded, "/")
+    assert (refused.status, refused.text) == (401, "token required")
+    allowed = await get(guarded, "/", headers=[(b"authorization", b"Bearer secret")])
+    assert (allowed.text, allowed.header("x-served-by")) == ("service", "micropie")
