@@ -1,0 +1,114 @@
+"""Memory soak: one million in-process requests mixing every scenario, resident memory watched.
+
+    python benchmarks/memory.py                    # 1,000,000 requests, compiled and pure
+    python benchmarks/memory.py --requests 200000 --only "micropie compiled"
+
+Each row runs in its own process (see run.py for why). The worker checks every scenario
+first, warms up, then cycles through the scenarios; it reads VmRSS from /proc after warm-up
+and every tenth of the way, and counts the objects the garbage collector tracks, before and
+after. A framework that keeps something per request shows both numbers climbing. The goal for
+micropie: growth under 5 MB after warm-up, and no growth in tracked objects.
+"""
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from envs import BENCH_DIR, REPO, prepare
+from rows import row_named
+
+DEFAULT_ROWS = ("micropie compiled", "micropie pure")
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+async def soak(row_name: str, requests: int) -> dict[str, object]:
+    import importlib
+
+    from scenarios import SCENARIOS
+    from worker import Receiver, checked_scope, discard
+
+    row = row_named(row_name)
+    suite = importlib.import_module(row.app_module).build()
+    plan = []
+    for scenario in SCENARIOS:
+        app = suite.apps.get(scenario.key)
+        if app is not None:
+            plan.append((app, await checked_scope(app, scenario), Receiver(scenario.request_message())))
+    warmup = 50_000
+
+    async def run(count: int) -> None:
+        for index in range(count):
+            app, scope, receive = plan[index % len(plan)]
+            receive.pending = True
+            await app(dict(scope), receive, discard)
+
+    await run(warmup)
+    gc.collect()
+    objects_before = len(gc.get_objects())
+    samples = [rss_kib()]
+    step = requests // 10
+    for _ in range(10):
+        await run(step)
+        samples.append(rss_kib())
+    gc.collect()
+    return {
+        "row": row_name,
+        "requests": step * 10,
+        "rss_kib": samples,
+        "growth_kib": samples[-1] - samples[0],
+        "tracked_objects_growth": len(gc.get_objects()) - objects_before,
+    }
+
+
+def worker_main(row_name: str, requests: int) -> None:
+    print(json.dumps(asyncio.run(soak(row_name, requests))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--only", default=",".join(DEFAULT_ROWS))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.worker:
+        worker_main(options.worker, options.requests)
+        return
+    print(f"| row | requests | RSS after warm-up | RSS at end | growth | tracked objects growth |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in options.only.split(","):
+        row = row_named(name)
+        env = prepare(row.env)
+        if env.python is None:
+            print(f"| {row.name} | missing: {env.problem} | | | | |")
+            continue
+        environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        if row.src_on_path:
+            environment["PYTHONPATH"] = str(REPO / "src")
+        done = subprocess.run(
+            [env.python, Path(__file__).resolve(), "--worker", row.name, "--requests", str(options.requests)],
+            cwd=BENCH_DIR, env=environment, capture_output=True, text=True,
+        )
+        if done.returncode != 0:
+            print(f"| {row.name} | failed: {done.stderr.strip().splitlines()[-1:]} | | | | |")
+            continue
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        samples = result["rss_kib"]
+        print(f"| {row.name} | {result['requests']:,} | {samples[0] / 1024:.1f} MB | "
+              f"{samples[-1] / 1024:.1f} MB | {result['growth_kib'] / 1024:+.2f} MB | "
+              f"{result['tracked_objects_growth']:+,} |")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
