@@ -37,7 +37,7 @@ from micropie.mount import PARENT_STATE_KEY, SessionSaver, adopt_parent_state, h
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers
-from micropie.responses import encode, is_stream, outcome_of, send_text
+from micropie.responses import encode, outcome_of, send_text
 from micropie.routes import NOT_A_ROUTE, Route, resolve
 from micropie.sessions import (
     SESSION_TIMEOUT,
@@ -382,8 +382,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 cookie_header = await save_session(backend, settings, request, session_id, was_empty)
                 if cookie_header is not None:
                     outcome.add_header(cookie_header)
-            streamed = is_stream(outcome.body)
-            data, headers = encode(outcome, streamed)
+            data, headers = encode(outcome)
         except Exception as failure:
             if parse is not None:
                 await parse.cancel()
@@ -394,7 +393,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
             if parse is not None:
                 parse.abandon()
             raise
-        if streamed:
+        if data is None:
             await send_stream(send, receive, outcome.status, headers, outcome.body, path)
         else:
             await send({"type": "http.response.start", "status": outcome.status, "headers": headers})

@@ -62,8 +62,15 @@ class Request:
     body_params: dict[str, list[str]]
     session: dict[str, Any]
     files: dict[str, UploadedFile]
-    body_parsed: bool
-    body: bytes
+    _json: object
+    # Immutable fields start from class defaults: the constructor does not pay to set them
+    # (as plain Python, each assignment here would go through __setattr__).
+    body_parsed: bool = False
+    body: bytes = b""
+    _regenerate_session: bool = False
+    _headers: dict[str, str] | None = None
+    _query_params: dict[str, list[str]] | None = None
+    _extras: dict[str, object] | None = None
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -72,17 +79,11 @@ class Request:
         self.body_params = {}
         self.session = {}
         self.files = {}
-        self.body_parsed = False
-        self.body = b""
-        self._json: object = {}
-        self._regenerate_session = False
-        self._headers: dict[str, str] | None = None
-        self._query_params: dict[str, list[str]] | None = None
-        self._extras: dict[str, object] | None = None
+        self._json = {}
 
     def __setattr__(self, name: str, value: object) -> None:
         if name in _OWN_ATTRIBUTES:
-            super().__setattr__(name, value)
+            object.__setattr__(self, name, value)
             return
         extras = self._extras
         if extras is None:

@@ -90,12 +90,6 @@ def encode_text(text: str) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def is_stream(body: object) -> bool:
-    if isinstance(body, (str, bytes, bytearray, memoryview, dict, list)):
-        return False
-    return hasattr(body, "__aiter__") or hasattr(body, "__iter__")
-
-
 def _has_content_type(headers: list[tuple[str, str]] | None) -> bool:
     if headers:
         for pair in headers:
@@ -113,16 +107,15 @@ def as_text_for_middleware(outcome: Outcome) -> None:
             outcome.add_header(JSON_CONTENT_TYPE)
 
 
-def encode(outcome: Outcome, streamed: bool) -> tuple[bytes, ResponseHeaders]:
-    """The body bytes (empty when ``streamed``) and the encoded headers of ``outcome``.
+def encode(outcome: Outcome) -> tuple[bytes | None, ResponseHeaders]:
+    """The body bytes of ``outcome`` (None for a body to stream) and its encoded headers.
 
     Raises ``MalformedResult`` for header entries that are not pairs.
     """
     body = outcome.body
     default_type = HTML_TYPE
-    if streamed:
-        data = b""
-    elif isinstance(body, str):
+    data: bytes | None
+    if isinstance(body, str):
         data = encode_text(body)
     elif isinstance(body, bytes):
         data = body
@@ -131,10 +124,12 @@ def encode(outcome: Outcome, streamed: bool) -> tuple[bytes, ResponseHeaders]:
         default_type = JSON_TYPE
     elif isinstance(body, (bytearray, memoryview)):
         data = bytes(body)
+    elif hasattr(body, "__aiter__") or hasattr(body, "__iter__"):
+        data = None
     else:
         data = encode_text(str(body))
     try:
-        headers = response_headers(outcome.headers, default_type, -1 if streamed else len(data))
+        headers = response_headers(outcome.headers, default_type, -1 if data is None else len(data))
     except ValueError as error:
         raise MalformedResult(str(error)) from None
     return data, headers

@@ -51,13 +51,6 @@ _class_entries: Final[dict[type, dict[str, _Entry]]] = {}
 _attached_entries: Final[dict[type, dict[str, _Entry]]] = {}
 
 
-def _identity(attribute: object) -> object:
-    # A class method is bound anew on every read from the class; its function is stable.
-    if isinstance(attribute, types.MethodType):
-        return attribute.__func__
-    return attribute
-
-
 def _static_lookup(cls: type, name: str) -> object:
     for klass in cls.__mro__:
         namespace = klass.__dict__
@@ -79,6 +72,14 @@ def _classify(raw: object, bound: object) -> Route | _NotARoute:
     return Route(raw, False, handler_info(raw, skip_first=False))
 
 
+def _store(table: dict[type, dict[str, _Entry]], cls: type, name: str, entry: _Entry) -> None:
+    entries = table.get(cls)
+    if entries is None:
+        entries = {}
+        table[cls] = entries
+    entries[name] = entry
+
+
 def _cached(table: dict[type, dict[str, _Entry]], cls: type, name: str, identity: object) -> _Entry | None:
     entries = table.get(cls)
     if entries is None:
@@ -89,37 +90,40 @@ def _cached(table: dict[type, dict[str, _Entry]], cls: type, name: str, identity
     return entry
 
 
-def _store(table: dict[type, dict[str, _Entry]], cls: type, name: str, entry: _Entry) -> None:
-    entries = table.get(cls)
-    if entries is None:
-        entries = {}
-        table[cls] = entries
-    entries[name] = entry
+def _resolve_attached(cls: type, name: str, attached: object) -> Resolution:
+    entry = _cached(_attached_entries, cls, name, attached)
+    if entry is None:
+        resolution: Route | _NotARoute = NOT_A_ROUTE
+        if callable(attached):
+            resolution = Route(attached, False, handler_info(attached, skip_first=False))
+        entry = _Entry(attached, resolution)
+        _store(_attached_entries, cls, name, entry)
+    return entry.resolution
+
+
+def _resolve_class_attribute(cls: type, name: str, bound: object, identity: object) -> Resolution:
+    raw = _static_lookup(cls, name)
+    if raw is _MISSING:
+        return None
+    entry = _Entry(identity, _classify(raw, bound))
+    _store(_class_entries, cls, name, entry)
+    return entry.resolution
 
 
 def resolve(app: object, name: str) -> Resolution:
     """The route ``name`` names on ``app``: a ``Route``, ``NOT_A_ROUTE`` or ``None``."""
     cls = type(app)
     namespace: dict[str, object] | None = getattr(app, "__dict__", None)
-    attached = _MISSING if namespace is None else namespace.get(name, _MISSING)
-    if attached is not _MISSING:
-        entry = _cached(_attached_entries, cls, name, attached)
-        if entry is None:
-            resolution: Route | _NotARoute = NOT_A_ROUTE
-            if callable(attached):
-                resolution = Route(attached, False, handler_info(attached, skip_first=False))
-            entry = _Entry(attached, resolution)
-            _store(_attached_entries, cls, name, entry)
-        return entry.resolution
+    if namespace is not None and name in namespace:
+        return _resolve_attached(cls, name, namespace[name])
     bound = getattr(cls, name, _MISSING)
     if bound is _MISSING:
         return None
-    identity = _identity(bound)
-    entry = _cached(_class_entries, cls, name, identity)
-    if entry is None:
-        raw = _static_lookup(cls, name)
-        if raw is _MISSING:
-            return None
-        entry = _Entry(identity, _classify(raw, bound))
-        _store(_class_entries, cls, name, entry)
-    return entry.resolution
+    # A class method is bound anew on every read from the class; its function is stable.
+    identity = bound.__func__ if isinstance(bound, types.MethodType) else bound
+    entries = _class_entries.get(cls)
+    if entries is not None:
+        entry = entries.get(name)
+        if entry is not None and entry.identity is identity:
+            return entry.resolution
+    return _resolve_class_attribute(cls, name, bound, identity)

@@ -31,6 +31,7 @@ from micropie.request import Request
 
 SESSION_TIMEOUT: Final = 8 * 3600
 SESSION_COOKIE: Final = "session_id"
+_ACCEPTED_IDS_KEPT: Final = 4096
 
 _VARIANTS: Final = frozenset("89ab")
 
@@ -137,10 +138,16 @@ class InMemorySessionBackend(SessionBackend):
         now = self._clock()
         self._sweep(now)
         sessions = self._sessions
-        sessions.pop(session_id, None)
+        stored = sessions.pop(session_id, None)
         if not data or timeout <= 0:
             return
-        sessions[session_id] = _StoredSession(data, timeout, now + timeout)
+        if stored is None:
+            stored = _StoredSession(data, timeout, now + timeout)
+        else:
+            stored.data = data
+            stored.timeout = timeout
+            stored.expires_at = now + timeout
+        sessions[session_id] = stored  # most recently used last
         while len(sessions) > self.max_sessions:
             del sessions[next(iter(sessions))]
 
@@ -159,16 +166,27 @@ class SessionSettings:
         self.cookie_secure = cookie_secure
         self.id_factory = id_factory
         self.id_validator = id_validator
+        # Ids this application accepted recently, by the text that came in: a returning
+        # client's cookie is checked once, not on every request. Cleared when full.
+        self._accepted: dict[str, str] = {}
 
     def checked_id(self, value: str | None) -> str | None:
         """``value`` as a session id this application accepts, or None."""
         if not value:
             return None
+        accepted = self._accepted.get(value)
+        if accepted is not None:
+            return accepted
         validator = self.id_validator
         if validator is None:
             return value
         checked = validator(value)
-        return checked if isinstance(checked, str) and checked else None
+        if not isinstance(checked, str) or not checked:
+            return None
+        if len(self._accepted) >= _ACCEPTED_IDS_KEPT:
+            self._accepted.clear()
+        self._accepted[value] = checked
+        return checked
 
     def fresh_id(self) -> str:
         session_id = self.checked_id(self.id_factory())
