@@ -145,7 +145,7 @@ class InMemorySessionBackend(SessionBackend):
             stored = _StoredSession(data, timeout, now + timeout)
         else:
             stored.data = data
-            stored.timeout = timeout
+            stored.timeout = float(timeout)
             stored.expires_at = now + timeout
         sessions[session_id] = stored  # most recently used last
         while len(sessions) > self.max_sessions:
