@@ -137,6 +137,8 @@ class AppCore:
             raise ValueError("session_backend must be a SessionBackend")
         self.session_backend = session_backend
         self._allowed_origins = _checked_origins(allowed_origins)
+        # Where handlers attached at run time live (the interpreted App has a __dict__).
+        self._namespace: dict[str, object] | None = getattr(self, "__dict__", None)
         self.middlewares = []
         self.ws_middlewares = []
         self.startup_handlers = []
@@ -162,6 +164,7 @@ class AppCore:
         elif kind == "websocket":
             await serve_websocket(
                 self,
+                self._namespace,
                 scope,
                 receive,
                 send,
@@ -244,14 +247,14 @@ def _route(app: AppCore, request: Request, path: str) -> Route:
         name = segments[0] if segments else "index"
         if name.startswith("_") or name.startswith("ws_"):
             raise HTTPError(404)
-    route = resolve(app, name)
+    route = resolve(app, app._namespace, name)
     if isinstance(route, Route):
         if not request.path_params:
             request.path_params = segments[1:]
         return route
     if route is NOT_A_ROUTE or explicit is not None:
         raise HTTPError(404)
-    index = resolve(app, "index")
+    index = resolve(app, app._namespace, "index")
     if isinstance(index, Route) and index.info.accepts_positional:
         request.path_params = segments
         return index

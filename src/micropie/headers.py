@@ -1,9 +1,11 @@
 """Header decoding on the way in, header assembly and sanitising on the way out.
 
 Rules:
-- Request header names compare case-insensitively; values decode as UTF-8 with replacement, so
-  no byte sequence a client sends can raise. Repeated headers join with ", ", except ``cookie``
-  headers, which join with "; " (HTTP/2 clients split cookies into several headers).
+- Request header names compare case-insensitively. Values decode so that no byte sequence a
+  client sends can raise: UTF-8 with replacement for the ``headers`` handlers read, latin-1 (one
+  character per byte, and fast) for the few the pipeline reads itself, whose meaningful values
+  are ASCII. Repeated headers join with ", ", except ``cookie`` headers, which join with "; "
+  (HTTP/2 clients split cookies into several headers).
 - A response header is sent only if its name is an RFC 9110 token and its value has no control
   character other than tab and encodes as latin-1; anything else is dropped and logged, never
   sent and never raised, so a handler cannot inject headers or crash the server's encoder.
@@ -53,7 +55,7 @@ class RequestHead:
 
 
 def _joined(previous: str | None, value: bytes | bytearray, separator: str) -> str:
-    text = value.decode("utf-8", "replace")
+    text = value.decode("latin-1")
     return text if previous is None else previous + separator + text
 
 

@@ -12,17 +12,44 @@ from typing import Final
 
 import orjson
 
-# orjson decodes integer literals beyond 64 bits as floats, losing digits; every such literal
-# has at least 19 digits. Mapping each digit to "0" turns the search for one into a plain
-# substring search (a regex scan here cost several times the parse itself).
-_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
-_LONG_DIGIT_RUN: Final = b"0" * 19
+# orjson returns an integer literal beyond its 64-bit range (signed or unsigned) as a float,
+# which loses digits; such a float is at least 2**63 in magnitude. Finding one in the parsed
+# document (a walk, far cheaper than scanning the text) sends the body to the standard library.
+_LOSSY_MAGNITUDE: Final = float(2**63)
+
+
+def _lossy(value: object, nested: list[object]) -> bool:
+    """Whether ``value`` is a suspect float; containers are queued in ``nested`` instead."""
+    if isinstance(value, float):
+        return value >= _LOSSY_MAGNITUDE or value <= -_LOSSY_MAGNITUDE
+    if isinstance(value, (dict, list)):
+        nested.append(value)
+    return False
+
+
+def _may_have_lost_digits(document: object) -> bool:
+    # Iterative, so that a deeply nested document cannot exhaust the recursion limit.
+    nested: list[object] = []
+    if _lossy(document, nested):
+        return True
+    while nested:
+        container = nested.pop()
+        if isinstance(container, dict):
+            for value in container.values():
+                if _lossy(value, nested):
+                    return True
+        elif isinstance(container, list):
+            for value in container:
+                if _lossy(value, nested):
+                    return True
+    return False
 
 
 def loads(data: bytes) -> object:
-    if len(data) >= 19 and _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO):
+    document = orjson.loads(data)
+    if _may_have_lost_digits(document):
         return json.loads(data)
-    return orjson.loads(data)
+    return document
 
 
 def dumps(value: object) -> bytes:

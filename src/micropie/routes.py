@@ -110,10 +110,13 @@ def _resolve_class_attribute(cls: type, name: str, bound: object, identity: obje
     return entry.resolution
 
 
-def resolve(app: object, name: str) -> Resolution:
-    """The route ``name`` names on ``app``: a ``Route``, ``NOT_A_ROUTE`` or ``None``."""
+def resolve(app: object, namespace: dict[str, object] | None, name: str) -> Resolution:
+    """The route ``name`` names on ``app``: a ``Route``, ``NOT_A_ROUTE`` or ``None``.
+
+    ``namespace`` is the app instance's ``__dict__`` (None if it has none), which its owner
+    keeps at hand rather than looking it up on every request.
+    """
     cls = type(app)
-    namespace: dict[str, object] | None = getattr(app, "__dict__", None)
     if namespace is not None and name in namespace:
         return _resolve_attached(cls, name, namespace[name])
     bound = getattr(cls, name, _MISSING)

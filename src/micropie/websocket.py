@@ -154,7 +154,9 @@ async def _refuse(send: Send, code: int, reason: str) -> None:
         logger.debug("Closing a WebSocket connection failed", exc_info=True)
 
 
-def _handler_for(app: object, request: WebSocketRequest, segments: list[str]) -> Route:
+def _handler_for(
+    app: object, namespace: dict[str, object] | None, request: WebSocketRequest, segments: list[str]
+) -> Route:
     explicit = request.attribute("_ws_route_handler")
     if explicit is not None:
         name = str(explicit)
@@ -163,7 +165,7 @@ def _handler_for(app: object, request: WebSocketRequest, segments: list[str]) ->
         if first.startswith("_"):
             raise _Refused(1008, "Private handler not allowed")
         name = "ws_" + first
-    route = resolve(app, name)
+    route = resolve(app, namespace, name)
     if not isinstance(route, Route):
         raise _Refused(1008, "No matching WebSocket route")
     return route
@@ -225,6 +227,7 @@ def _place(kind: int, name: str, value: object, args: list[object], kwargs: dict
 
 async def _converse(
     app: object,
+    namespace: dict[str, object] | None,
     request: WebSocketRequest,
     receive: Receive,
     send: Send,
@@ -252,7 +255,7 @@ async def _converse(
     path: str = request.scope.get("path", "/")
     stripped = path.lstrip("/")
     segments = stripped.split("/") if stripped else []
-    route = _handler_for(app, request, segments)
+    route = _handler_for(app, namespace, request, segments)
     if not request.path_params:
         request.path_params = segments[1:]
     if session_id is None or fresh:
@@ -280,6 +283,7 @@ async def _converse(
 
 async def serve_websocket(
     app: object,
+    namespace: dict[str, object] | None,
     scope: Scope,
     receive: Receive,
     send: Send,
@@ -291,7 +295,7 @@ async def serve_websocket(
     request = WebSocketRequest(scope)
     token = current_request.set(request)
     try:
-        await _converse(app, request, receive, send, backend, settings, middlewares, allowed_origins)
+        await _converse(app, namespace, request, receive, send, backend, settings, middlewares, allowed_origins)
     except _Refused as refused:
         await _refuse(send, refused.code, refused.reason)
     except Exception:
