@@ -26,17 +26,20 @@ OURS_COMPILED = "ours-compiled"
 
 # Our package's runtime dependencies; the peers env has them too for the pure row.
 OUR_DEPENDENCIES = ("mypy_extensions", "orjson")
+# The end-to-end benchmark (e2e.py) serves every framework with the same uvicorn and httptools.
+SERVER = ("uvicorn", "httptools")
 REQUIREMENTS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "micropie-0.29": (("micropie==0.29", "orjson"),),
-    "micropie-0.32": (("micropie==0.32", "orjson"),),
+    "micropie-0.29": (("micropie==0.29", "orjson"), SERVER),
+    "micropie-0.32": (("micropie==0.32", "orjson"), SERVER),
     # python-multipart and itsdangerous are what Starlette's form parsing and sessions need.
     "peers": (
         OUR_DEPENDENCIES,
         ("starlette", "python-multipart", "itsdangerous"),
         ("blacksheep",),
         ("falcon",),
+        SERVER,
     ),
-    OURS_COMPILED: (OUR_DEPENDENCIES,),
+    OURS_COMPILED: (OUR_DEPENDENCIES, SERVER),
 }
 
 

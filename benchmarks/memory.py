@@ -84,7 +84,7 @@ def main() -> None:
     if options.worker:
         worker_main(options.worker, options.requests)
         return
-    print(f"| row | requests | RSS after warm-up | RSS at end | growth | tracked objects growth |")
+    print("| row | requests | RSS after warm-up | RSS at end | growth | tracked objects growth |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in options.only.split(","):
         row = row_named(name)

@@ -94,8 +94,9 @@ def handler_info(function: Any, skip_first: bool) -> HandlerInfo:
         annotation = parameter.annotation
         converter = None if annotation is inspect.Parameter.empty else converter_for(annotation)
         params.append(HandlerParam(parameter.name, kind, default, converter))
+    # A callable object whose __call__ is async counts too.
     is_coroutine = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
-        getattr(function, "__call__", None)
+        getattr(type(function), "__call__", None)
     )
     return HandlerInfo(
         params=tuple(params),

@@ -21,7 +21,6 @@ import logging
 import types
 from collections.abc import Callable, Iterable
 from typing import Any, Final, cast
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from mypy_extensions import mypyc_attr
 
@@ -33,11 +32,11 @@ from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import RequestHead, parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware
-from micropie.mount import PARENT_STATE_KEY, SessionSaver, adopt_parent_state, hand_over
+from micropie.mount import PARENT_STATE_KEY, adopt_parent_state, hand_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers
-from micropie.responses import encode, outcome_of, send_text
+from micropie.responses import encode, outcome_of, redirect, send_text
 from micropie.routes import NOT_A_ROUTE, Route, resolve
 from micropie.sessions import (
     SESSION_TIMEOUT,
@@ -180,10 +179,7 @@ class AppCore:
         self, location: str, extra_headers: list[tuple[str, str]] | None = None
     ) -> tuple[int, str, list[tuple[str, str]]]:
         """A 302 response to ``location`` (non-ASCII characters percent-encoded)."""
-        headers = [("Location", encode_location(location))]
-        if extra_headers:
-            headers.extend(extra_headers)
-        return 302, "", headers
+        return redirect(location, extra_headers)
 
     async def _render_template(self, template: str, /, **context: Any) -> str:
         """Render ``templates/<template>`` with Jinja2 (HTML autoescaped) and ``context``.
@@ -191,29 +187,6 @@ class AppCore:
         The template name is positional-only, so ``name`` is free for the context.
         """
         return await self._templates.render(template, context)
-
-
-_URL_SAFE: Final = "/%:@!$&'()*+,;=~"
-
-
-def encode_location(location: str) -> str:
-    """``location`` with non-ASCII and unsafe characters percent-encoded, existing escapes kept."""
-    parts = urlsplit(location)
-    netloc = parts.netloc
-    if not netloc.isascii():
-        try:
-            netloc = netloc.encode("idna").decode("ascii")
-        except UnicodeError:
-            netloc = quote(netloc, safe=_URL_SAFE)
-    return urlunsplit(
-        (
-            parts.scheme,
-            netloc,
-            quote(parts.path, safe=_URL_SAFE),
-            quote(parts.query, safe=_URL_SAFE + "?"),
-            quote(parts.fragment, safe=_URL_SAFE + "?"),
-        )
-    )
 
 
 async def _take_body(

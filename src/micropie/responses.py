@@ -8,11 +8,14 @@ Rules:
   (name, value) pairs; any other shape is ``MalformedResult``, which the caller answers with a
   500. Nothing about a result may raise out of the ASGI call.
 - The handler's header list is never modified: ``Outcome.add_header`` copies it first.
+- Redirect locations have non-ASCII and unsafe characters percent-encoded, without encoding an
+  existing escape twice.
 - A complete body is sent with its Content-Length; the default Content-Type is HTML, or JSON
   for a ``dict``/``list`` body, unless the handler supplied its own.
 """
 
 from typing import Final
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from micropie import jsoncodec
 from micropie.asgi import ResponseHeaders, Send
@@ -144,3 +147,36 @@ async def send_text(send: Send, status: int, text: str) -> None:
     """A plain response the framework itself makes (errors, 404)."""
     data = encode_text(text)
     await send_complete(send, status, response_headers(None, HTML_TYPE, len(data)), data)
+
+
+_URL_SAFE: Final = "/%:@!$&'()*+,;=~"
+
+
+def encode_location(location: str) -> str:
+    """``location`` with non-ASCII and unsafe characters percent-encoded, existing escapes kept."""
+    parts = urlsplit(location)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        try:
+            netloc = netloc.encode("idna").decode("ascii")
+        except UnicodeError:
+            netloc = quote(netloc, safe=_URL_SAFE)
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE + "?"),
+            quote(parts.fragment, safe=_URL_SAFE + "?"),
+        )
+    )
+
+
+def redirect(
+    location: str, extra_headers: list[tuple[str, str]] | None = None
+) -> tuple[int, str, list[tuple[str, str]]]:
+    """A 302 response to ``location``, as a handler returns one."""
+    headers = [("Location", encode_location(location))]
+    if extra_headers:
+        headers.extend(extra_headers)
+    return 302, "", headers
