@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from micropie import SessionBackend
+from micropie import HttpMiddleware, Request, ResponseOverride
 from micropie.asgi import ASGIApp, Message, Scope
 
 Headers = Sequence[tuple[bytes, bytes]]
@@ -285,3 +286,19 @@ async def run_python(script: str, *args: str, cwd: str | None = None, timeout: f
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout)
     return output.decode("utf-8", "replace")
+
+
+class PassThrough(HttpMiddleware):
+    """A middleware that changes nothing; a test overrides only the hook it is about."""
+
+    async def before_request(self, request: Request) -> ResponseOverride | None:
+        return None
+
+    async def after_request(
+        self,
+        request: Request,
+        status_code: int,
+        response_body: object,
+        extra_headers: list[tuple[str, str]],
+    ) -> ResponseOverride | None:
+        return None

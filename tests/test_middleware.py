@@ -7,7 +7,7 @@ from itertools import combinations
 from typing import Any, ClassVar, cast
 
 import pytest
-from harness import Client, RecordingBackend, Reply, call, cookie_from, get, http_scope
+from harness import Client, PassThrough, RecordingBackend, Reply, call, cookie_from, get, http_scope
 from harness import post_form, post_json
 
 from micropie import App, HttpMiddleware, Request, WebSocketMiddleware, WebSocketRequest
@@ -151,7 +151,7 @@ async def test_a_later_middleware_is_skipped_after_an_early_answer() -> None:
     assert reached == [] and app.calls == []
 
 
-class LoginGate(HttpMiddleware):
+class LoginGate(PassThrough):
     async def before_request(self, request: Request) -> ResponseOverride | None:
         if request.query("login") is not None:
             request.session["user"] = request.query("login")
@@ -159,15 +159,6 @@ class LoginGate(HttpMiddleware):
         if "user" not in request.session:
             return {"status_code": 401, "body": "log in first"}
         request.user = {"name": request.session["user"]}
-        return None
-
-    async def after_request(
-        self,
-        request: Request,
-        status_code: int,
-        response_body: object,
-        extra_headers: list[tuple[str, str]],
-    ) -> ResponseOverride | None:
         return None
 
 
@@ -447,7 +438,7 @@ class RawChild:
         await send({"type": "http.response.body", "body": answer})
 
 
-class Mount(HttpMiddleware):
+class Mount(PassThrough):
     def __init__(self, prefix: str, child: object, with_mount_path: bool = True) -> None:
         self.prefix = prefix
         self.child = child
@@ -460,15 +451,6 @@ class Mount(HttpMiddleware):
             request._subapp_path = path[len(self.prefix):] or "/"
             if self.with_mount_path:
                 request._subapp_mount_path = self.prefix
-        return None
-
-    async def after_request(
-        self,
-        request: Request,
-        status_code: int,
-        response_body: object,
-        extra_headers: list[tuple[str, str]],
-    ) -> ResponseOverride | None:
         return None
 
 

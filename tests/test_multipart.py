@@ -5,9 +5,9 @@ import os
 from typing import Any
 
 import pytest
-from harness import Client, call, http_scope, run_python
+from harness import Client, PassThrough, call, http_scope, run_python
 
-from micropie import App, HttpMiddleware, MultipartFileError, Request
+from micropie import App, MultipartFileError, Request
 from micropie.middleware import ResponseOverride
 from micropie.request import UploadedFile
 
@@ -321,13 +321,9 @@ async def test_a_field_failing_after_a_file_was_bound_answers_with_the_failure()
 
 
 async def test_a_middleware_short_circuit_cancels_the_parse() -> None:
-    class Refuse(HttpMiddleware):
+    class Refuse(PassThrough):
         async def before_request(self, request: Request) -> ResponseOverride | None:
             return {"status_code": 403, "body": "no uploads"}
-
-        async def after_request(self, request: Request, status_code: int, response_body: object,
-                                extra_headers: list[tuple[str, str]]) -> ResponseOverride | None:
-            return None
 
     feeder = Feeder([part("document", b"A" * 10, "f.bin"), end()])
     app = Uploads()

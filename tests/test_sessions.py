@@ -5,12 +5,11 @@ import uuid
 from typing import Any
 
 import pytest
-from harness import RecordingBackend, Reply, cookie_from, get
+from harness import PassThrough, RecordingBackend, Reply, cookie_from, get
 
 from micropie import (
     SESSION_TIMEOUT,
     App,
-    HttpMiddleware,
     InMemorySessionBackend,
     Request,
     SessionBackend,
@@ -288,10 +287,7 @@ async def test_secure_is_the_default() -> None:
 # --- middleware and binding ------------------------------------------------------------------
 
 
-class StampAfter(HttpMiddleware):
-    async def before_request(self, request: Request) -> ResponseOverride | None:
-        return None
-
+class StampAfter(PassThrough):
     async def after_request(
         self,
         request: Request,
@@ -303,10 +299,7 @@ class StampAfter(HttpMiddleware):
         return None
 
 
-class LogoutAfter(HttpMiddleware):
-    async def before_request(self, request: Request) -> ResponseOverride | None:
-        return None
-
+class LogoutAfter(PassThrough):
     async def after_request(
         self,
         request: Request,

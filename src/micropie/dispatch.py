@@ -37,7 +37,7 @@ from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers
 from micropie.responses import encode, outcome_of, redirect, send_text
-from micropie.routes import NOT_A_ROUTE, Route, resolve
+from micropie.routes import NOT_A_ROUTE, Route, resolve, split_path
 from micropie.sessions import (
     SESSION_TIMEOUT,
     InMemorySessionBackend,
@@ -211,8 +211,7 @@ async def _take_body(
 
 
 def _route(app: AppCore, request: Request, path: str) -> Route:
-    stripped = path.lstrip("/")
-    segments = stripped.split("/") if stripped else []
+    segments = split_path(path)
     explicit = request.attribute("_route_handler")
     if explicit is not None:
         name = str(explicit)

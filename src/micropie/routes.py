@@ -110,6 +110,12 @@ def _resolve_class_attribute(cls: type, name: str, bound: object, identity: obje
     return entry.resolution
 
 
+def split_path(path: str) -> list[str]:
+    """The segments of a request path: ``/greet/Ada`` → ``["greet", "Ada"]``, ``/`` → ``[]``."""
+    stripped = path.lstrip("/")
+    return stripped.split("/") if stripped else []
+
+
 def resolve(app: object, namespace: dict[str, object] | None, name: str) -> Resolution:
     """The route ``name`` names on ``app``: a ``Route``, ``NOT_A_ROUTE`` or ``None``.
 

@@ -34,7 +34,7 @@ from micropie.conversion import ConversionError
 from micropie.headers import header_value, parse_cookies, set_cookie
 from micropie.middleware import WebSocketMiddleware
 from micropie.request import WebSocketRequest, current_request
-from micropie.routes import Route, resolve
+from micropie.routes import Route, resolve, split_path
 from micropie.sessions import SESSION_COOKIE, SessionBackend, SessionSettings, load_session
 
 logger: Final = logging.getLogger("micropie")
@@ -225,62 +225,6 @@ def _place(kind: int, name: str, value: object, args: list[object], kwargs: dict
         args.append(value)
 
 
-async def _converse(
-    app: object,
-    namespace: dict[str, object] | None,
-    request: WebSocketRequest,
-    receive: Receive,
-    send: Send,
-    backend: SessionBackend,
-    settings: SessionSettings,
-    middlewares: list[WebSocketMiddleware],
-    allowed_origins: frozenset[str] | None,
-) -> None:
-    raw_headers = request.scope.get("headers", ())
-    if allowed_origins is not None:
-        origin = header_value(raw_headers, b"origin")
-        if origin is not None and origin not in allowed_origins:
-            raise _Refused(1008, "Origin not allowed")
-    cookie = header_value(raw_headers, b"cookie", "; ")
-    session_id = None
-    if cookie is not None:
-        session_id = await load_session(backend, settings, request, parse_cookies(cookie))
-    fresh = session_id is None or not request.session
-    for middleware in middlewares:
-        refusal = await middleware.before_websocket(request)
-        if refusal is not None:
-            code = refusal.get("code", 1008)
-            reason = refusal.get("reason", "Middleware rejected")
-            raise _Refused(code if isinstance(code, int) else 1008, str(reason))
-    path: str = request.scope.get("path", "/")
-    stripped = path.lstrip("/")
-    segments = stripped.split("/") if stripped else []
-    route = _handler_for(app, namespace, request, segments)
-    if not request.path_params:
-        request.path_params = segments[1:]
-    if session_id is None or fresh:
-        if session_id is not None:
-            await backend.save(session_id, {}, 0)
-        session_id = settings.fresh_id()
-    websocket = WebSocket(receive, send, session_id, settings)
-    websocket._cookie_pending = fresh
-    args, kwargs = _bind(route.info, request, websocket)
-    if route.takes_app:
-        args.insert(0, app)
-    try:
-        await route.function(*args, **kwargs)
-    except ConnectionClosed:
-        pass
-    for middleware in middlewares:
-        await middleware.after_websocket(request)
-    if request.session:
-        # A fresh session is kept only if its cookie reached the client.
-        if websocket.accepted or not fresh:
-            await backend.save(websocket.session_id, request.session, settings.timeout)
-    elif not fresh:
-        await backend.save(websocket.session_id, {}, 0)
-
-
 async def serve_websocket(
     app: object,
     namespace: dict[str, object] | None,
@@ -295,7 +239,47 @@ async def serve_websocket(
     request = WebSocketRequest(scope)
     token = current_request.set(request)
     try:
-        await _converse(app, namespace, request, receive, send, backend, settings, middlewares, allowed_origins)
+        raw_headers = scope.get("headers", ())
+        if allowed_origins is not None:
+            origin = header_value(raw_headers, b"origin")
+            if origin is not None and origin not in allowed_origins:
+                raise _Refused(1008, "Origin not allowed")
+        cookie = header_value(raw_headers, b"cookie", "; ")
+        session_id = None
+        if cookie is not None:
+            session_id = await load_session(backend, settings, request, parse_cookies(cookie))
+        fresh = session_id is None or not request.session
+        for middleware in middlewares:
+            refusal = await middleware.before_websocket(request)
+            if refusal is not None:
+                code = refusal.get("code", 1008)
+                reason = refusal.get("reason", "Middleware rejected")
+                raise _Refused(code if isinstance(code, int) else 1008, str(reason))
+        segments = split_path(scope.get("path", "/"))
+        route = _handler_for(app, namespace, request, segments)
+        if not request.path_params:
+            request.path_params = segments[1:]
+        if session_id is None or fresh:
+            if session_id is not None:
+                await backend.save(session_id, {}, 0)
+            session_id = settings.fresh_id()
+        websocket = WebSocket(receive, send, session_id, settings)
+        websocket._cookie_pending = fresh
+        args, kwargs = _bind(route.info, request, websocket)
+        if route.takes_app:
+            args.insert(0, app)
+        try:
+            await route.function(*args, **kwargs)
+        except ConnectionClosed:
+            pass
+        for middleware in middlewares:
+            await middleware.after_websocket(request)
+        if request.session:
+            # A fresh session is kept only if its cookie reached the client.
+            if websocket.accepted or not fresh:
+                await backend.save(websocket.session_id, request.session, settings.timeout)
+        elif not fresh:
+            await backend.save(websocket.session_id, {}, 0)
     except _Refused as refused:
         await _refuse(send, refused.code, refused.reason)
     except Exception:
