@@ -12,6 +12,16 @@ from harness import Client, get, http_scope
 from micropie import App
 
 
+async def disconnect_after(app: App, seconds: float) -> Client:
+    """Serve GET / to ``app``; the client leaves after ``seconds``. Returns once the app ends."""
+    client = Client([b""])
+    task = asyncio.ensure_future(app(http_scope("GET", "/"), client.receive, client.send))
+    await asyncio.sleep(seconds)
+    client.disconnect()
+    await asyncio.wait_for(task, 1)
+    return client
+
+
 async def test_async_generator_is_streamed_without_content_length() -> None:
     class Stream(App):
         async def index(self) -> tuple[int, AsyncIterator[str | bytes], list[tuple[str, str]]]:
@@ -91,11 +101,7 @@ async def test_disconnect_cancels_and_closes_an_async_generator_promptly() -> No
 
             return forever()
 
-    client = Client([b""])
-    task = asyncio.ensure_future(Stream()(http_scope("GET", "/"), client.receive, client.send))
-    await asyncio.sleep(0.05)
-    client.disconnect()
-    await asyncio.wait_for(task, 1)
+    client = await disconnect_after(Stream(), 0.05)
     assert closed.is_set()
     assert produced >= 2
     assert not client.reply().complete
@@ -116,11 +122,7 @@ async def test_disconnect_stops_a_generator_blocked_in_an_await() -> None:
 
             return waits()
 
-    client = Client([b""])
-    task = asyncio.ensure_future(Stream()(http_scope("GET", "/"), client.receive, client.send))
-    await asyncio.sleep(0.02)
-    client.disconnect()
-    await asyncio.wait_for(task, 1)
+    await disconnect_after(Stream(), 0.02)
     assert closed.is_set()
 
 
@@ -142,11 +144,7 @@ async def test_disconnect_stops_a_sync_iterator() -> None:
 
             return forever()
 
-    client = Client([b""])
-    task = asyncio.ensure_future(Stream()(http_scope("GET", "/"), client.receive, client.send))
-    await asyncio.sleep(0.05)
-    client.disconnect()
-    await asyncio.wait_for(task, 1)
+    await disconnect_after(Stream(), 0.05)
     seen = produced
     assert await asyncio.to_thread(closed.wait, 1)
     await asyncio.sleep(0.05)
