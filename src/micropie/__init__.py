@@ -58,6 +58,8 @@ class App(AppCore):
         seconds, between two chunks of a request body; ``session_timeout`` is how long, in
         seconds, an idle session lives; ``allowed_origins`` lists the origins (e.g.
         ``"https://example.com"``) whose pages may open WebSocket connections.
+        ``session_id_validator`` must depend on the id's text alone: ids it accepted are
+        remembered, so a returning cookie is not checked again (revoke sessions in the backend).
         """
         super().__init__(
             session_backend,
