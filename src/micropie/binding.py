@@ -125,19 +125,20 @@ class Arguments:
         self.kwargs = kwargs
 
 
-def bind(
-    info: HandlerInfo, request: Request, path: list[str], start: int, parsing: bool
-) -> Arguments:
-    """Arguments for a handler described by ``info``.
+def bind(info: HandlerInfo, request: Request, parsing: bool, skip: int = 0) -> Arguments:
+    """Arguments for a handler described by ``info``, leaving out its first ``skip`` parameters.
 
-    ``path[start:]`` are the path segments that bind positionally; ``parsing`` is true while a
-    multipart body may still add fields. Raises ``HTTPError`` 400 or ``FieldPending``.
+    ``request.path_params`` bind positionally; ``parsing`` is true while a multipart body may
+    still add fields. Raises ``HTTPError`` 400 or ``FieldPending``.
     """
     args: list[object] = []
     kwargs: dict[str, object] = {}
-    position = start
+    path = request.path_params
+    position = 0
     path_end = len(path)
-    for param in info.params:
+    params = info.params
+    for index in range(skip, len(params)):
+        param = params[index]
         kind = param.kind
         if kind == VAR_POSITIONAL:
             while position < path_end:

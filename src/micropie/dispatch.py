@@ -237,7 +237,7 @@ async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: Mul
     """Bind while a multipart body is still being parsed, waiting for fields not yet there."""
     while True:
         try:
-            arguments = bind(info, request, request.path_params, 0, parse.running)
+            arguments = bind(info, request, parse.running)
             break
         except FieldPending as pending:
             await parse.wait_for(pending.name)
@@ -336,7 +336,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 function = route.function
                 if info.params:
                     if parse is None:
-                        arguments = bind(info, request, request.path_params, 0, False)
+                        arguments = bind(info, request, False)
                     else:
                         arguments = await _bind_as_fields_arrive(info, request, parse)
                     args = arguments.args

@@ -23,6 +23,7 @@ class HTTPError(Exception):
     def __init__(self, status: int, detail: str = "") -> None:
         reason = _REASONS.get(status, "Error")
         self.status = status
+        self.detail = detail
         self.body = f"{status} {reason}: {detail}" if detail else f"{status} {reason}"
         super().__init__(self.body)
 

@@ -8,7 +8,8 @@ Rules:
   before middleware or handler run (cross-site WebSocket hijacking of cookie sessions).
   Handshakes without ``Origin`` (non-browser clients) are allowed.
 - The handler's first parameter receives the ``WebSocket`` whatever its name; the others bind
-  from path segments, the query string (with typed conversion) and defaults, never the session.
+  as an HTTP handler's do (``binding``): a WebSocket request has no body, so from path
+  segments, the query string (with typed conversion) and defaults, never the session.
   A handler without parameters closes with 1011; a missing or unconvertible value with 1008.
 - A handler or middleware exception is logged and closes with 1011 "Internal server error"
   (no exception text); ``ConnectionClosed`` out of a handler is a normal end. Nothing raises
@@ -22,15 +23,8 @@ from typing import Any, Final
 
 from micropie import jsoncodec
 from micropie.asgi import Receive, Scope, Send
-from micropie.binding import (
-    KEYWORD_ONLY,
-    NO_DEFAULT,
-    POSITIONAL,
-    VAR_KEYWORD,
-    VAR_POSITIONAL,
-    HandlerInfo,
-)
-from micropie.conversion import ConversionError
+from micropie.binding import KEYWORD_ONLY, VAR_KEYWORD, Arguments, HandlerInfo, bind
+from micropie.errors import HTTPError
 from micropie.headers import header_value, parse_cookies, set_cookie
 from micropie.middleware import WebSocketMiddleware
 from micropie.request import WebSocketRequest, current_request
@@ -171,58 +165,22 @@ def _handler_for(
     return route
 
 
-def _bind(info: HandlerInfo, request: WebSocketRequest, websocket: WebSocket) -> tuple[list[object], dict[str, object]]:
-    params = info.params
-    if not params:
+def _bind(info: HandlerInfo, request: WebSocketRequest, websocket: WebSocket) -> Arguments:
+    """The handler's arguments: the WebSocket first, the rest bound like an HTTP handler's."""
+    if not info.params:
         raise _Refused(1011, "WebSocket handler must accept a connection argument")
-    args: list[object] = []
-    kwargs: dict[str, object] = {}
-    first = params[0]
+    try:
+        arguments = bind(info, request, False, skip=1)
+    except HTTPError as rejected:
+        raise _Refused(1008, rejected.detail) from None
+    first = info.params[0]
     if first.kind == KEYWORD_ONLY:
-        kwargs[first.name] = websocket
+        arguments.kwargs[first.name] = websocket
     elif first.kind == VAR_KEYWORD:
-        kwargs["ws"] = websocket
+        arguments.kwargs["ws"] = websocket
     else:
-        args.append(websocket)
-    path = request.path_params
-    position = 0
-    query = request.query_params
-    for param in params[1:]:
-        if param.kind == VAR_POSITIONAL:
-            args.extend(path[position:])
-            position = len(path)
-            continue
-        if param.kind == VAR_KEYWORD:
-            for name, values in query.items():
-                if values and name not in info.names and name not in kwargs:
-                    kwargs[name] = values[0]
-            continue
-        value: object
-        if param.kind == POSITIONAL and position < len(path):
-            value = path[position]
-            position += 1
-        elif query.get(param.name):
-            value = query[param.name][0]
-        elif param.default is not NO_DEFAULT:
-            _place(param.kind, param.name, param.default, args, kwargs)
-            continue
-        else:
-            raise _Refused(1008, f"Missing required parameter '{param.name}'")
-        converter = param.converter
-        if converter is not None:
-            try:
-                value = converter.convert(value)
-            except ConversionError:
-                raise _Refused(1008, f"Parameter '{param.name}' must be {converter.type_name}") from None
-        _place(param.kind, param.name, value, args, kwargs)
-    return args, kwargs
-
-
-def _place(kind: int, name: str, value: object, args: list[object], kwargs: dict[str, object]) -> None:
-    if kind == KEYWORD_ONLY:
-        kwargs[name] = value
-    else:
-        args.append(value)
+        arguments.args.insert(0, websocket)
+    return arguments
 
 
 async def serve_websocket(
@@ -265,11 +223,11 @@ async def serve_websocket(
             session_id = settings.fresh_id()
         websocket = WebSocket(receive, send, session_id, settings)
         websocket._cookie_pending = fresh
-        args, kwargs = _bind(route.info, request, websocket)
+        arguments = _bind(route.info, request, websocket)
         if route.takes_app:
-            args.insert(0, app)
+            arguments.args.insert(0, app)
         try:
-            await route.function(*args, **kwargs)
+            await route.function(*arguments.args, **arguments.kwargs)
         except ConnectionClosed:
             pass
         for middleware in middlewares:
