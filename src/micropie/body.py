@@ -82,18 +82,16 @@ def is_json_type(content_type: str) -> bool:
     )
 
 
-def declared_length(value: str | None, limits: BodyLimits) -> int | None:
-    """The Content-Length a client declared, checked against the limit; None if absent."""
+def check_declared_length(value: str | None, limits: BodyLimits) -> None:
+    """Reject a Content-Length that is not a non-negative integer (400) or over the limit (413)."""
     if value is None:
-        return None
+        return
     text = value.strip()
     if not text or not text.isascii() or not text.isdigit():
         raise HTTPError(400, "Invalid Content-Length")
-    length = int(text)
     limit = limits.max_body_size
-    if limit is not None and length > limit:
+    if limit is not None and int(text) > limit:
         raise HTTPError(413)
-    return length
 
 
 class _Resume:
@@ -136,25 +134,37 @@ class _Resume:
         self.coroutine.close()
 
 
-async def receive_within(receive: Receive, timeout: float | None) -> Message:
-    """The next message from ``receive``; ``TimeoutError`` if none comes within ``timeout``."""
-    pending = receive()
-    if timeout is None:
-        return await pending
-    if not isinstance(pending, types.CoroutineType):
+async def _bounded(awaitable: Awaitable[Message], timeout: float) -> Message:
+    try:
         async with asyncio.timeout(timeout):
-            return await pending
+            return await awaitable
+    except TimeoutError:
+        raise HTTPError(408, "Failed to receive body") from None
+
+
+def _first_step(pending: Awaitable[Message], timeout: float | None) -> Message | Awaitable[Message]:
+    """What ``receive()`` returned: the message itself if it is already there, else an awaitable
+    for it that raises ``HTTPError`` 408 after ``timeout`` seconds without one."""
+    if timeout is None:
+        return pending
+    if not isinstance(pending, types.CoroutineType):
+        return _bounded(pending, timeout)
     try:
         waiting_on = pending.send(None)
     except StopIteration as done:
         message: Message = done.value
         return message
-    async with asyncio.timeout(timeout):
-        # _Resume speaks the iterator protocol ``await`` uses; the cast names its result type.
-        return await cast("Awaitable[Message]", _Resume(pending, waiting_on))
+    # _Resume speaks the iterator protocol ``await`` uses; the cast names its result type.
+    return _bounded(cast("Awaitable[Message]", _Resume(pending, waiting_on)), timeout)
 
 
-def _checked_chunk(message: Message, size: int, limit: int | None) -> bytes:
+async def receive_within(receive: Receive, timeout: float | None) -> Message:
+    """The next message from ``receive``; ``HTTPError`` 408 if none comes within ``timeout``."""
+    ready = _first_step(receive(), timeout)
+    return ready if isinstance(ready, dict) else await ready
+
+
+def checked_chunk(message: Message, size: int, limit: int | None) -> bytes:
     """The body bytes of ``message``, which brings the body to ``size`` bytes before it."""
     if message.get("type") == "http.disconnect":
         raise ClientDisconnected()
@@ -168,41 +178,18 @@ async def read_body(receive: Receive, limits: BodyLimits) -> bytes:
     """The whole request body, under ``limits``; raises ``HTTPError`` 408 or 413."""
     limit = limits.max_body_size
     timeout = limits.body_timeout
-    # The common case, the whole body in one message already waiting, is handled here
-    # without another coroutine or a timer.
-    pending = receive()
-    message: Message | None = None
-    if timeout is None:
-        message = await pending
-    elif isinstance(pending, types.CoroutineType):
-        try:
-            waiting_on = pending.send(None)
-        except StopIteration as done:
-            message = done.value
-        else:
-            try:
-                async with asyncio.timeout(timeout):
-                    message = await cast("Awaitable[Message]", _Resume(pending, waiting_on))
-            except TimeoutError:
-                raise HTTPError(408, "Failed to receive body") from None
-    else:
-        try:
-            async with asyncio.timeout(timeout):
-                message = await pending
-        except TimeoutError:
-            raise HTTPError(408, "Failed to receive body") from None
-    assert message is not None
-    body = _checked_chunk(message, 0, limit)
+    # receive_within's two lines, inline: the common case, the whole body in one message
+    # already waiting, then costs neither a timer nor another coroutine.
+    ready = _first_step(receive(), timeout)
+    message = ready if isinstance(ready, dict) else await ready
+    body = checked_chunk(message, 0, limit)
     if not message.get("more_body", False):
         return body
     chunks = [body]
     size = len(body)
     while True:
-        try:
-            message = await receive_within(receive, timeout)
-        except TimeoutError:
-            raise HTTPError(408, "Failed to receive body") from None
-        chunk = _checked_chunk(message, size, limit)
+        message = await receive_within(receive, timeout)
+        chunk = checked_chunk(message, size, limit)
         size += len(chunk)
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -26,7 +26,7 @@ from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import Arguments, FieldPending, HandlerInfo, bind
-from micropie.body import BodyLimits, ClientDisconnected, declared_length, is_json_type, parse_json
+from micropie.body import BodyLimits, ClientDisconnected, check_declared_length, is_json_type, parse_json
 from micropie.body import parse_urlencoded, read_body, wants_body
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import RequestHead, parse_cookies, scan_head
@@ -196,7 +196,7 @@ async def _take_body(
     length = head.content_length
     if not wants_body(request.method, length, head.transfer_encoding):
         return None
-    declared_length(length, limits)
+    check_declared_length(length, limits)
     content_type = head.content_type or ""
     if is_multipart_type(content_type):
         return start_multipart(request, content_type, receive, limits)

@@ -31,7 +31,7 @@ from typing import IO, Final
 from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive
-from micropie.body import BodyLimits, ClientDisconnected, receive_within
+from micropie.body import BodyLimits, ClientDisconnected, checked_chunk, receive_within
 from micropie.errors import HTTPError
 from micropie.request import Request, UploadedFile
 
@@ -283,27 +283,16 @@ class MultipartParse:
         name = ""
         text: bytearray | None = None
         queue: UploadQueue | None = None
+        # A parser error (raised by parse(), or by the completeness check when the ``with`` block
+        # closes the parser) fails the parse; raise_failure answers it with a 400.
         with multipart.PushMultipartParser(self.boundary) as parser:
             more = True
             while more:
-                try:
-                    message = await receive_within(receive, timeout)
-                except TimeoutError:
-                    raise HTTPError(408, "Failed to receive body") from None
-                if message.get("type") == "http.disconnect":
-                    raise ClientDisconnected()
-                more = bool(message.get("more_body", False))
-                chunk = message.get("body", b"")
-                if not chunk:
-                    continue
+                message = await receive_within(receive, timeout)
+                chunk = checked_chunk(message, size, limit)
                 size += len(chunk)
-                if limit is not None and size > limit:
-                    raise HTTPError(413)
-                try:
-                    events = list(parser.parse(chunk))
-                except multipart.MultipartError:
-                    raise HTTPError(400, "Malformed multipart body") from None
-                for event in events:
+                more = bool(message.get("more_body", False))
+                for event in parser.parse(chunk) if chunk else ():
                     if isinstance(event, multipart.MultipartSegment):
                         name = event.name
                         queue = None
@@ -328,10 +317,6 @@ class MultipartParse:
                         text += event
                         if field_limit is not None and len(text) > field_limit:
                             raise HTTPError(413, "Multipart form field")
-            try:
-                parser.close()
-            except multipart.MultipartError:
-                raise HTTPError(400, "Malformed multipart body") from None
 
 
 def start_multipart(request: Request, content_type: str, receive: Receive, limits: BodyLimits) -> MultipartParse:
