@@ -592,6 +592,19 @@ async def test_a_session_written_by_a_micropie_child_is_the_parent_session() -> 
     assert backend.sessions.get(cookies["session_id"]) == {"user": "alice", "cart": "book"}
 
 
+async def test_a_session_a_micropie_child_starts_is_saved_and_its_cookie_sent() -> None:
+    backend = RecordingBackend()
+    app = Parent(backend)
+    app.middlewares.append(Mount("/api", Child()))
+    reply = await get(app, "/api/remember", query="item=book")
+    assert reply.text == "remembered"
+    names = [name for name, _ in reply.headers if name.lower() == b"set-cookie"]
+    assert names == [b"set-cookie"], "one cookie, with the lower-case name ASGI requires"
+    session_id = cookie_from(reply)
+    assert session_id is not None
+    assert backend.sessions.get(session_id) == {"cart": "book"}
+
+
 class FailingChild:
     """A bare ASGI application that raises, optionally after starting its response."""
 

@@ -108,12 +108,6 @@ def decode_headers(raw: RawHeaders) -> dict[str, str]:
 def parse_cookies(header: str) -> dict[str, str]:
     """Cookie name → value from a Cookie header; the first occurrence of a name wins."""
     cookies: dict[str, str] = {}
-    if ";" not in header:
-        name, sep, value = header.partition("=")
-        name = name.strip()
-        if sep and name:
-            cookies[name] = value.strip()
-        return cookies
     for item in header.split(";"):
         name, sep, value = item.partition("=")
         if sep:
@@ -123,7 +117,8 @@ def parse_cookies(header: str) -> dict[str, str]:
     return cookies
 
 
-def _encode_header(name: object, value: object) -> tuple[bytes, bytes] | None:
+def encode_header(name: object, value: object) -> tuple[bytes, bytes] | None:
+    """One header as ASGI sends it (lower-case name, latin-1), or None if it is unsafe (logged)."""
     if not isinstance(name, str) or _TOKEN.fullmatch(name) is None:
         logger.warning("Dropped response header with an invalid name: %r", name)
         return None
@@ -158,7 +153,7 @@ def response_headers(
     for entry in extra:
         if not isinstance(entry, (tuple, list)) or len(entry) != 2:
             raise ValueError(f"response header entry is not a (name, value) pair: {entry!r}")
-        pair = _encode_header(entry[0], entry[1])
+        pair = encode_header(entry[0], entry[1])
         if pair is None:
             continue
         if pair[0] == CONTENT_TYPE:

@@ -15,9 +15,10 @@ Rules:
 
 from collections.abc import Awaitable, Callable
 import logging
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
+from micropie.headers import encode_header
 from micropie.request import Request
 
 logger: Final = logging.getLogger("micropie")
@@ -68,10 +69,9 @@ class _SessionSavingSend:
         if save is not None and self.started:
             self.save_session = None
             cookie = await save()
-            if cookie is not None:
-                headers = list(message.get("headers") or [])
-                headers.append((cookie[0].encode("latin-1"), cookie[1].encode("latin-1")))
-                message = {**message, "headers": headers}
+            encoded = None if cookie is None else encode_header(cookie[0], cookie[1])
+            if encoded is not None:
+                message = {**message, "headers": [*(message.get("headers") or []), encoded]}
         await self.send(message)
 
 
@@ -92,10 +92,17 @@ async def hand_over(
         logger.exception("Mounted application failed during its response to %s", path)
 
 
+def _shared_dict(scope: Scope, key: str) -> dict[Any, Any]:
+    # The parent's own object, even when empty: what the child stores there must reach the
+    # parent (``or {}`` would swap an empty session for a new dict and lose the child's writes).
+    value = scope.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def adopt_parent_state(request: Request, scope: Scope) -> None:
     """Take over what the parent application already parsed (see ``mount_scope``)."""
-    request.body_params = scope.get("body_params") or {}
+    request.body_params = _shared_dict(scope, "body_params")
     request._json = scope.get("json_body", {})
-    request.files = scope.get("files") or {}
-    request.session = scope.get("session") or {}
+    request.files = _shared_dict(scope, "files")
+    request.session = _shared_dict(scope, "session")
     request.body_parsed = bool(scope.get(PARENT_STATE_KEY))
