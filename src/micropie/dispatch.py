@@ -35,7 +35,7 @@ from micropie.middleware import HttpMiddleware, WebSocketMiddleware
 from micropie.mount import PARENT_STATE_KEY, adopt_parent_state, hand_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
-from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers
+from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers, checked_status
 from micropie.responses import encode, outcome_of, redirect, send_text
 from micropie.routes import NOT_A_ROUTE, Route, resolve, split_path
 from micropie.sessions import (
@@ -249,7 +249,7 @@ def _override(outcome: Outcome, override: Any) -> None:
     if not isinstance(override, dict):
         raise MalformedResult(f"middleware must return a dict or None, not {type(override).__name__}")
     if "status_code" in override:
-        outcome.status = outcome_of((override["status_code"], None)).status
+        outcome.status = checked_status(override["status_code"])
     if "body" in override:
         outcome.body = override["body"]
     if "headers" in override:

@@ -56,7 +56,7 @@ class Outcome:
         self._headers_owned = False
 
 
-def _checked_status(status: object) -> int:
+def checked_status(status: object) -> int:
     if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
         return status
     raise MalformedResult(f"status must be an int from 100 to 599, not {status!r}")
@@ -79,9 +79,9 @@ def outcome_of(result: object) -> Outcome:
         return Outcome(200, result, None)
     size = len(result)
     if size == 2:
-        return Outcome(_checked_status(result[0]), result[1], None)
+        return Outcome(checked_status(result[0]), result[1], None)
     if size == 3:
-        return Outcome(_checked_status(result[0]), result[1], checked_headers(result[2]))
+        return Outcome(checked_status(result[0]), result[1], checked_headers(result[2]))
     raise MalformedResult(f"a response tuple has 2 or 3 items, not {size}")
 
 
@@ -138,15 +138,12 @@ def encode(outcome: Outcome) -> tuple[bytes | None, ResponseHeaders]:
     return data, headers
 
 
-async def send_complete(send: Send, status: int, headers: ResponseHeaders, data: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
-
-
 async def send_text(send: Send, status: int, text: str) -> None:
     """A plain response the framework itself makes (errors, 404)."""
     data = encode_text(text)
-    await send_complete(send, status, response_headers(None, HTML_TYPE, len(data)), data)
+    headers = response_headers(None, HTML_TYPE, len(data))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
 
 
 _URL_SAFE: Final = "/%:@!$&'()*+,;=~"

@@ -25,7 +25,7 @@ from micropie import jsoncodec
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import KEYWORD_ONLY, VAR_KEYWORD, Arguments, HandlerInfo, bind
 from micropie.errors import HTTPError
-from micropie.headers import header_value, parse_cookies, set_cookie
+from micropie.headers import encode_header, header_value, parse_cookies, set_cookie
 from micropie.middleware import WebSocketMiddleware
 from micropie.request import WebSocketRequest, current_request
 from micropie.routes import Route, resolve, split_path
@@ -76,7 +76,9 @@ class WebSocket:
         headers: list[tuple[bytes, bytes]] = []
         if self._cookie_pending:
             name, value = set_cookie(SESSION_COOKIE, self.session_id, secure=self._settings.cookie_secure)
-            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+            encoded = encode_header(name, value)
+            if encoded is not None:
+                headers.append(encoded)
             self._cookie_pending = False
         await self._send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers})
         self.accepted = True
