@@ -178,6 +178,11 @@ class Feeder:
         self.client = Client([])
         self.disconnected = False
 
+    def serve(self, app: App, path: str = "/upload") -> "asyncio.Future[None]":
+        """Start ``app`` on a multipart POST to ``path`` whose body this feeder sends."""
+        scope = http_scope("POST", path, headers=[(b"content-type", CONTENT_TYPE.encode())])
+        return asyncio.ensure_future(app(scope, self.receive, self.client.send))
+
     def release(self, count: int = 1) -> None:
         for _ in range(count):
             self.allowed.release()
@@ -213,8 +218,7 @@ async def test_a_handler_consumes_a_file_while_it_still_uploads() -> None:
             rest = await read_all(document)
             return f"{len(first) + len(rest)}"
 
-    task = asyncio.ensure_future(Streaming()(http_scope("POST", "/upload", headers=[
-        (b"content-type", CONTENT_TYPE.encode())]), feeder.receive, feeder.client.send))
+    task = feeder.serve(Streaming())
     feeder.release()
     await asyncio.wait_for(started.wait(), 1)
     await asyncio.sleep(0.02)
@@ -274,8 +278,7 @@ async def test_an_aborted_upload_raises_multipart_file_error_from_the_queue() ->
             outcome.append("complete")
             return "complete"
 
-    task = asyncio.ensure_future(Reader()(http_scope("POST", "/upload", headers=[
-        (b"content-type", CONTENT_TYPE.encode())]), feeder.receive, feeder.client.send))
+    task = feeder.serve(Reader())
     feeder.release()
     await asyncio.sleep(0.02)
     feeder.disconnect()
@@ -299,8 +302,7 @@ async def test_reading_a_failed_file_keeps_failing_instead_of_hanging() -> None:
                     errors.append("failed")
             return "read"
 
-    task = asyncio.ensure_future(Reader()(http_scope("POST", "/upload", headers=[
-        (b"content-type", CONTENT_TYPE.encode())]), feeder.receive, feeder.client.send))
+    task = feeder.serve(Reader())
     feeder.release()
     await asyncio.sleep(0.02)
     feeder.disconnect()
@@ -329,8 +331,7 @@ async def test_a_middleware_short_circuit_cancels_the_parse() -> None:
     app = Uploads()
     app.middlewares.append(Refuse())
     before = asyncio.all_tasks()
-    task = asyncio.ensure_future(app(http_scope("POST", "/upload", headers=[
-        (b"content-type", CONTENT_TYPE.encode())]), feeder.receive, feeder.client.send))
+    task = feeder.serve(app)
     feeder.release()
     await asyncio.wait_for(task, 1)
     assert (feeder.client.reply().status, feeder.client.reply().text) == (403, "no uploads")
@@ -345,8 +346,7 @@ async def test_the_response_waits_for_the_parse_to_end() -> None:
         async def answer(self, title: str) -> str:
             return title
 
-    task = asyncio.ensure_future(Quick()(http_scope("POST", "/answer", headers=[
-        (b"content-type", CONTENT_TYPE.encode())]), feeder.receive, feeder.client.send))
+    task = feeder.serve(Quick(), "/answer")
     feeder.release()
     await asyncio.sleep(0.02)
     assert feeder.client.sent == [], "responded before the multipart parse finished"
@@ -362,8 +362,7 @@ async def test_a_handler_error_while_parsing_cancels_the_parse() -> None:
 
     feeder = Feeder([part("title", b"t"), part("document", b"x", "f.bin"), end()])
     before = asyncio.all_tasks()
-    task = asyncio.ensure_future(Failing()(http_scope("POST", "/upload", headers=[
-        (b"content-type", CONTENT_TYPE.encode())]), feeder.receive, feeder.client.send))
+    task = feeder.serve(Failing())
     # The title is complete once the next part begins; the rest never comes.
     feeder.release(2)
     await asyncio.wait_for(task, 1)
