@@ -25,7 +25,7 @@ MARKER = "bench-env.json"
 OURS_COMPILED = "ours-compiled"
 
 # Our package's runtime dependencies; the peers env has them too for the pure row.
-OUR_DEPENDENCIES = ("mypy_extensions", "orjson")
+OUR_DEPENDENCIES = ("mypy_extensions", "msgspec", "orjson")
 # The end-to-end benchmark (e2e.py) serves every framework with the same uvicorn and httptools.
 SERVER = ("uvicorn", "httptools")
 REQUIREMENTS: dict[str, tuple[tuple[str, ...], ...]] = {
