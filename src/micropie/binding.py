@@ -114,7 +114,7 @@ def _convert(param: HandlerParam, value: object) -> object:
     try:
         return converter.convert(value)
     except ConversionError:
-        raise HTTPError(400, f"Parameter '{param.name}' must be {converter.type_name}") from None
+        raise HTTPError(400, f"Parameter '{param.name}' must be {converter.expected}") from None
 
 
 class Arguments:

@@ -1,31 +1,46 @@
 """Typed conversion of bound parameter values.
 
 Rules:
-- Only ``int``, ``float``, ``bool``, ``str`` and ``X | None`` of those convert; any other
-  annotation (or none) leaves values exactly as they arrive, as MicroPie does.
+- Only ``int``, ``float``, ``bool``, ``str``, ``UploadedFile`` and ``X | None`` of those convert;
+  any other annotation (or none) leaves values exactly as they arrive, as MicroPie does.
 - Strings from the path, query or a form convert; a JSON value already of the annotated type
   passes through (a JSON int is accepted for ``float``); anything else is a ``ConversionError``.
   ``bool`` is never accepted as an int, whatever Python's class hierarchy says.
-- Strings convert strictly: ASCII digits only (no ``_`` separators, no other scripts), finite
-  floats, and booleans spelt true/false, 1/0, yes/no, on/off in any case.
-- For ``X | None``, JSON null and (for non-``str`` X) the empty string give None.
+- The accepted text is exact; nothing around it is trimmed:
+  - ``int``: an optional ``-`` and ASCII digits (``-12``, ``007``). No ``+``, no whitespace, no
+    ``_`` separators, no other scripts' digits, at most 4300 digits (Python's own limit).
+  - ``float``: an optional ``-``, ASCII digits with at most one ``.`` (at least one digit), and an
+    optional exponent (``e``/``E``, optional sign, digits); the result must be finite, so
+    ``nan``, ``inf`` and ``1e999`` are refused.
+  - ``bool``: true/false, 1/0, yes/no, on/off, in any case.
+- An ``UploadedFile`` parameter accepts only a file the multipart parse produced (its content is
+  a queue); a string, or a JSON object shaped like a file, is a ``ConversionError``.
+- For ``X | None``, JSON null and (for ``int``, ``float`` and ``bool``) the empty string give None.
 - The converter is chosen once per handler (``converter_for``), never per request.
 """
 
+import asyncio
 import math
+import re
 import types
 import typing
 from typing import Final
+
+from micropie.request import UploadedFile
 
 _INT: Final = 0
 _FLOAT: Final = 1
 _BOOL: Final = 2
 _STR: Final = 3
+_FILE: Final = 4
 
 _TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE_WORDS: Final = frozenset({"false", "0", "no", "off"})
-_TYPE_CODES: Final[dict[object, int]] = {int: _INT, float: _FLOAT, bool: _BOOL, str: _STR}
-_NAME_CODES: Final = {"int": _INT, "float": _FLOAT, "bool": _BOOL, "str": _STR}
+_FLOAT_TEXT: Final = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_TYPE_CODES: Final[dict[object, int]] = {int: _INT, float: _FLOAT, bool: _BOOL, str: _STR, UploadedFile: _FILE}
+_NAME_CODES: Final = {"int": _INT, "float": _FLOAT, "bool": _BOOL, "str": _STR, "UploadedFile": _FILE}
+# What a 400 says the parameter must be, by type code.
+_EXPECTED: Final = ("int", "float", "bool", "str", "an uploaded file")
 
 
 class ConversionError(Exception):
@@ -35,18 +50,18 @@ class ConversionError(Exception):
 class Converter:
     """Converts one parameter's incoming values to its annotated type."""
 
-    def __init__(self, code: int, optional: bool, type_name: str) -> None:
+    def __init__(self, code: int, optional: bool) -> None:
         self.code = code
         self.optional = optional
-        self.type_name = type_name
+        self.expected = _EXPECTED[code]
 
     def convert(self, value: object) -> object:
         if value is None:
             if self.optional:
                 return None
-            raise ConversionError(self.type_name)
+            raise ConversionError(self.expected)
         if isinstance(value, str):
-            if self.optional and not value and self.code != _STR:
+            if self.optional and not value and self.code != _STR and self.code != _FILE:
                 return None
             return self._from_text(value)
         return self._from_json(value)
@@ -55,28 +70,32 @@ class Converter:
         code = self.code
         if code == _STR:
             return text
-        if code == _BOOL:
-            word = text.strip().lower()
+        if code == _INT:
+            digits = text[1:] if text.startswith("-") else text
+            if digits.isascii() and digits.isdigit():
+                try:
+                    return int(text)
+                except ValueError:  # beyond Python's limit on digits
+                    pass
+        elif code == _FLOAT:
+            if _FLOAT_TEXT.fullmatch(text) is not None:
+                number = float(text)
+                if math.isfinite(number):
+                    return number
+        elif code == _BOOL:
+            word = text.lower()
             if word in _TRUE_WORDS:
                 return True
             if word in _FALSE_WORDS:
                 return False
-            raise ConversionError(self.type_name)
-        if not text.isascii() or "_" in text:
-            raise ConversionError(self.type_name)
-        try:
-            if code == _INT:
-                return int(text)
-            number = float(text)
-        except ValueError:
-            raise ConversionError(self.type_name) from None
-        if not math.isfinite(number):
-            raise ConversionError(self.type_name)
-        return number
+        raise ConversionError(self.expected)
 
     def _from_json(self, value: object) -> object:
         code = self.code
-        if isinstance(value, bool):
+        if code == _FILE:
+            if isinstance(value, dict) and isinstance(value.get("content"), asyncio.Queue):
+                return value
+        elif isinstance(value, bool):
             if code == _BOOL:
                 return value
         elif isinstance(value, int):
@@ -87,7 +106,7 @@ class Converter:
         elif isinstance(value, float):
             if code == _FLOAT:
                 return value
-        raise ConversionError(self.type_name)
+        raise ConversionError(self.expected)
 
 
 def _parse_annotation(annotation: object) -> tuple[int, bool] | None:
@@ -130,5 +149,4 @@ def converter_for(annotation: object) -> Converter | None:
     if parsed is None:
         return None
     code, optional = parsed
-    name = ("int", "float", "bool", "str")[code]
-    return Converter(code, optional, name)
+    return Converter(code, optional)
