@@ -5,42 +5,12 @@ import os
 from typing import Any
 
 import pytest
-from harness import Client, PassThrough, call, http_scope, run_python
+from harness import BOUNDARY, CONTENT_TYPE, Client, PassThrough, call, end, form, http_scope, part, read_all
+from harness import run_python
 
 from micropie import App, MultipartFileError, Request
 from micropie.middleware import ResponseOverride
 from micropie.request import UploadedFile
-
-BOUNDARY = "----micropie-test-boundary"
-
-
-def part(name: str, value: bytes, filename: str | None = None, content_type: str | None = None) -> bytes:
-    disposition = f'form-data; name="{name}"'
-    if filename is not None:
-        disposition += f'; filename="{filename}"'
-    head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
-    if content_type is not None:
-        head += f"Content-Type: {content_type}\r\n"
-    return head.encode() + b"\r\n" + value + b"\r\n"
-
-
-def end() -> bytes:
-    return f"--{BOUNDARY}--\r\n".encode()
-
-
-def form(*parts: bytes) -> bytes:
-    return b"".join(parts) + end()
-
-
-CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
-
-
-async def read_all(upload: UploadedFile) -> bytes:
-    data = b""
-    while (chunk := await upload["content"].get()) is not None:
-        data += chunk
-    return data
-
 
 class Uploads(App):
     async def upload(self, title: str, document: UploadedFile) -> dict[str, Any]:
@@ -111,7 +81,7 @@ async def test_oversize_text_field_is_413() -> None:
     body = form(part("title", b"x" * 2000))
     reply = await call(Uploads(max_form_field_size=1000), "POST", "/form_only", body=body,
                        content_type=CONTENT_TYPE)
-    assert (reply.status, reply.text) == (413, "413 Payload Too Large: Multipart form field")
+    assert (reply.status, reply.text) == (413, "413 Payload Too Large: Form field too large")
 
 
 async def test_files_are_not_limited_by_the_form_field_size() -> None:
@@ -319,7 +289,7 @@ async def test_a_field_failing_after_a_file_was_bound_answers_with_the_failure()
             return "never sent"
 
     reply = await call(Reader(max_form_field_size=1000), "POST", "/upload", body=body, content_type=CONTENT_TYPE)
-    assert (reply.status, reply.text) == (413, "413 Payload Too Large: Multipart form field")
+    assert (reply.status, reply.text) == (413, "413 Payload Too Large: Form field too large")
 
 
 async def test_a_middleware_short_circuit_cancels_the_parse() -> None:

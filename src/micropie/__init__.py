@@ -15,6 +15,7 @@ from micropie.dispatch import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MAX_FORM_FIELD_SIZE,
+    DEFAULT_MAX_FORM_FIELDS,
     AppCore,
 )
 from micropie.middleware import CloseOverride, HttpMiddleware, ResponseOverride, WebSocketMiddleware
@@ -46,6 +47,7 @@ class App(AppCore):
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         max_form_field_size: int | None = DEFAULT_MAX_FORM_FIELD_SIZE,
+        max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
         session_timeout: int = SESSION_TIMEOUT,
         session_cookie_secure: bool = True,
         session_id_factory: Callable[[], str] = new_session_id,
@@ -54,7 +56,8 @@ class App(AppCore):
     ) -> None:
         """Options are checked here; a bad value raises ``ValueError`` naming the option.
 
-        Sizes are bytes and ``None`` turns a limit off; ``body_timeout`` is the longest wait, in
+        Sizes are bytes and ``None`` turns a limit off; ``max_form_fields`` is the most fields
+        (text and file parts together) one form body may carry; ``body_timeout`` is the longest wait, in
         seconds, between two chunks of a request body; ``session_timeout`` is how long, in
         seconds, an idle session lives; ``allowed_origins`` lists the origins (e.g.
         ``"https://example.com"``) whose pages may open WebSocket connections.
@@ -66,6 +69,7 @@ class App(AppCore):
             body_timeout=body_timeout,
             max_body_size=max_body_size,
             max_form_field_size=max_form_field_size,
+            max_form_fields=max_form_fields,
             session_timeout=session_timeout,
             session_cookie_secure=session_cookie_secure,
             session_id_factory=session_id_factory,

@@ -8,14 +8,23 @@ Rules:
 - No message for ``body_timeout`` seconds between chunks is a 408. The common case, the whole
   body already waiting in the server, pays for no timer: ``receive()`` is first stepped directly
   and a timer starts only if it actually has to wait.
-- JSON (``application/json`` and ``+json`` types) parses from bytes; invalid or empty JSON is a
-  400. Any other non-multipart body is urlencoded form data, blank values kept as "".
+- JSON (``application/json`` and ``+json`` types) parses from bytes; invalid, empty or too
+  deeply nested JSON is a 400. Any other non-multipart body is urlencoded form data, blank
+  values kept as "".
+- A form body may carry at most ``max_form_fields`` fields (empty ``&&`` items are not fields)
+  and no field name or value over ``max_form_field_size`` bytes (UTF-8, after percent-decoding):
+  either is a 413, found before the rest is decoded, so the work a hostile body causes is
+  bounded by the limits rather than by its size.
+- A buffered body of ``PARSE_IN_WORKER_SIZE`` bytes or more is parsed in a worker thread:
+  decoding megabytes (percent-escapes above all) would otherwise stall every other request.
 """
 
 import asyncio
+import re
 import types
-from collections.abc import Awaitable, Coroutine
-from typing import Any, Final, cast
+from collections.abc import Awaitable, Callable, Coroutine
+from itertools import islice
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import unquote_plus
 
 from micropie import jsoncodec
@@ -23,17 +32,29 @@ from micropie.asgi import Message, Receive
 from micropie.errors import HTTPError
 
 BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+PARSE_IN_WORKER_SIZE: Final = 64 * 1024
+
+_FORM_ITEM: Final = re.compile(r"[^&]+")
+_Parsed = TypeVar("_Parsed")
 
 
 class BodyLimits:
     """The body limits of one application (``None`` turns a limit off)."""
 
     def __init__(
-        self, max_body_size: int | None, max_form_field_size: int | None, body_timeout: float | None
+        self,
+        max_body_size: int | None,
+        max_form_field_size: int | None,
+        body_timeout: float | None,
+        max_form_fields: int | None,
     ) -> None:
         self.max_body_size = max_body_size
         self.max_form_field_size = max_form_field_size
         self.body_timeout = body_timeout
+        self.max_form_fields = max_form_fields
+
+
+UNLIMITED: Final = BodyLimits(None, None, None, None)
 
 
 def wants_body(method: str, content_length: str | None, transfer_encoding: str | None) -> bool:
@@ -46,23 +67,67 @@ def wants_body(method: str, content_length: str | None, transfer_encoding: str |
     return content_length is not None and content_length.strip() not in ("", "0")
 
 
-def parse_urlencoded(text: str) -> dict[str, list[str]]:
-    """Field name → values of an ``application/x-www-form-urlencoded`` string."""
+def too_many_fields() -> HTTPError:
+    return HTTPError(413, "Too many form fields")
+
+
+def field_too_large() -> HTTPError:
+    return HTTPError(413, "Form field too large")
+
+
+def _items(text: str, max_fields: int | None) -> list[str]:
+    """The ``&``-separated items of ``text``; with a limit, no more than one item past it."""
+    if max_fields is None or text.count("&") < max_fields:
+        return text.split("&")
+    # Enough separators to exceed the limit, or a run of empty items: the regular expression
+    # skips empty items in C and stops one past the limit, whatever the length of the text.
+    return [match.group() for match in islice(_FORM_ITEM.finditer(text), max_fields + 1)]
+
+
+def _decoded_field(raw: str, limit: int | None) -> str:
+    """``raw`` percent-decoded; ``HTTPError`` 413 if it decodes to more than ``limit`` bytes."""
+    # Decoding shrinks at most threefold ("%41" → "A"), so a longer raw text is refused unread.
+    if limit is not None and len(raw) > 3 * limit:
+        raise field_too_large()
+    text = unquote_plus(raw) if "%" in raw or "+" in raw else raw
+    if limit is not None and len(text) * 4 > limit:
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
+        if size > limit:
+            raise field_too_large()
+    return text
+
+
+def parse_urlencoded(text: str, limits: BodyLimits = UNLIMITED) -> dict[str, list[str]]:
+    """Field name → values of an ``application/x-www-form-urlencoded`` string, under ``limits``."""
     fields: dict[str, list[str]] = {}
-    for item in text.split("&"):
+    max_fields = limits.max_form_fields
+    field_limit = limits.max_form_field_size
+    count = 0
+    for item in _items(text, max_fields):
         if not item:
             continue
-        name, _, value = item.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote_plus(name)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
+        count += 1
+        if max_fields is not None and count > max_fields:
+            raise too_many_fields()
+        raw_name, _, raw_value = item.partition("=")
+        name = _decoded_field(raw_name, field_limit)
+        value = _decoded_field(raw_value, field_limit)
         values = fields.get(name)
         if values is None:
             fields[name] = [value]
         else:
             values.append(value)
     return fields
+
+
+def parse_form(data: bytes, limits: BodyLimits) -> dict[str, list[str]]:
+    """The fields of an urlencoded body (bytes that are not UTF-8 are replaced)."""
+    return parse_urlencoded(data.decode("utf-8", "replace"), limits)
+
+
+async def in_worker(parse: Callable[[], _Parsed]) -> _Parsed:
+    """Run ``parse`` in a worker thread, leaving the event loop free for other requests."""
+    return await asyncio.get_running_loop().run_in_executor(None, parse)
 
 
 def parse_json(data: bytes) -> object:

@@ -26,8 +26,8 @@ from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import Arguments, FieldPending, HandlerInfo, bind
-from micropie.body import BodyLimits, ClientDisconnected, check_declared_length, is_json_type, parse_json
-from micropie.body import parse_urlencoded, read_body, wants_body
+from micropie.body import PARSE_IN_WORKER_SIZE, BodyLimits, ClientDisconnected, check_declared_length, in_worker
+from micropie.body import is_json_type, parse_form, parse_json, read_body, wants_body
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import RequestHead, parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
@@ -61,6 +61,7 @@ _COROUTINE: Final = types.CoroutineType
 DEFAULT_BODY_TIMEOUT: Final = 5.0
 DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
 DEFAULT_MAX_FORM_FIELD_SIZE: Final = 1024 * 1024
+DEFAULT_MAX_FORM_FIELDS: Final = 1000
 _NO_HEADERS: Final[tuple[()]] = ()
 
 
@@ -108,6 +109,7 @@ class AppCore:
         body_timeout: object = DEFAULT_BODY_TIMEOUT,
         max_body_size: object = DEFAULT_MAX_BODY_SIZE,
         max_form_field_size: object = DEFAULT_MAX_FORM_FIELD_SIZE,
+        max_form_fields: object = DEFAULT_MAX_FORM_FIELDS,
         session_timeout: object = SESSION_TIMEOUT,
         session_cookie_secure: object = True,
         session_id_factory: object = new_session_id,
@@ -120,6 +122,7 @@ class AppCore:
             _checked_size("max_body_size", max_body_size),
             _checked_size("max_form_field_size", max_form_field_size),
             _checked_seconds("body_timeout", body_timeout),
+            _checked_size("max_form_fields", max_form_fields),
         )
         timeout = _checked_size("session_timeout", session_timeout)
         if timeout is None:
@@ -202,10 +205,14 @@ async def _take_body(
         return start_multipart(request, content_type, receive, limits)
     data = await read_body(receive, limits)
     request.body = data
+    small = len(data) < PARSE_IN_WORKER_SIZE
     if is_json_type(content_type):
-        request._json = parse_json(data)
-    elif data:
-        request.body_params = parse_urlencoded(data.decode("utf-8", "replace"))
+        request._json = parse_json(data) if small else await in_worker(functools.partial(parse_json, data))
+    elif small:
+        if data:
+            request.body_params = parse_form(data, limits)
+    else:
+        request.body_params = await in_worker(functools.partial(parse_form, data, limits))
     request.body_parsed = True
     return None
 

@@ -13,9 +13,13 @@ Rules:
   ``SPOOL_MEMORY`` bytes in memory and spills the rest to an anonymous temporary file, read back
   in order. Spill files are closed when the request ends.
 - Limits: the whole body ``max_body_size`` (413), one text field ``max_form_field_size`` (413),
-  ``body_timeout`` between chunks (408); a body the parser rejects is 400 "Malformed multipart
-  body". The failure is kept as ``failure`` and raised (as ``HTTPError``) to whoever waits on
-  the parse; file queues not yet finished then raise ``MultipartFileError`` to their reader.
+  the number of parts, text and file alike, ``max_form_fields`` (413, as soon as the part one
+  past the limit begins), ``body_timeout`` between chunks (408); a body the parser rejects is
+  400 "Malformed multipart body".
+- A failure is kept as ``failure``, always an ``HTTPError`` or ``ClientDisconnected``, and
+  raised to whoever waits on the parse; file queues not yet finished raise
+  ``MultipartFileError`` to their reader, carrying the same failure as its ``cause``, so a
+  handler that lets it propagate gets the answer the parse failure calls for.
 - A client that disconnects mid-upload fails the parse with ``ClientDisconnected``.
 - The ``multipart`` package is optional; without it a multipart request is a 500 and the log
   says what to install.
@@ -31,7 +35,8 @@ from typing import IO, Final
 from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive
-from micropie.body import BodyLimits, ClientDisconnected, checked_chunk, receive_within
+from micropie.body import BodyLimits, ClientDisconnected, checked_chunk, field_too_large, receive_within
+from micropie.body import too_many_fields
 from micropie.errors import HTTPError
 from micropie.request import Request, UploadedFile
 
@@ -184,7 +189,7 @@ class MultipartParse:
         self.request = request
         self.boundary = boundary
         self.limits = limits
-        self.failure: BaseException | None = None
+        self.failure: HTTPError | ClientDisconnected | None = None
         self.changed = asyncio.Event()
         self.task: asyncio.Future[None] | None = None
         self.queues: list[UploadQueue] = []
@@ -204,11 +209,8 @@ class MultipartParse:
     def raise_failure(self) -> None:
         """Raise what failed the parse (``HTTPError`` or ``ClientDisconnected``), if anything."""
         failure = self.failure
-        if failure is None:
-            return
-        if isinstance(failure, (HTTPError, ClientDisconnected)):
+        if failure is not None:
             raise failure
-        raise HTTPError(400, "Malformed multipart body")
 
     def has(self, name: str) -> bool:
         request = self.request
@@ -258,18 +260,26 @@ class MultipartParse:
     async def _run(self, receive: Receive) -> None:
         try:
             await self._parse(receive)
-        except BaseException as error:
-            self.failure = error if isinstance(error, Exception) else HTTPError(400, "Malformed multipart body")
-            for queue in self.queues:
-                queue.fail(error)
-            if not isinstance(error, (HTTPError, ClientDisconnected, asyncio.CancelledError)):
-                logger.info("Rejected a malformed multipart body: %s", error)
-            if isinstance(error, asyncio.CancelledError):
-                raise
+        except asyncio.CancelledError as cancelled:
+            self._fail(cancelled)
+            raise
+        except (HTTPError, ClientDisconnected) as error:
+            self.failure = error
+            self._fail(error)
+        except Exception as error:
+            # The parser's own exceptions: the body is not multipart as it claims.
+            logger.info("Rejected a malformed multipart body: %s", error)
+            failure = HTTPError(400, "Malformed multipart body")
+            self.failure = failure
+            self._fail(failure)
         else:
             self.request.body_parsed = True
         finally:
             self._notify()
+
+    def _fail(self, cause: BaseException) -> None:
+        for queue in self.queues:
+            queue.fail(cause)
 
     async def _parse(self, receive: Receive) -> None:
         import multipart
@@ -278,8 +288,10 @@ class MultipartParse:
         fields = self.request.body_params
         limit = self.limits.max_body_size
         field_limit = self.limits.max_form_field_size
+        max_fields = self.limits.max_form_fields
         timeout = self.limits.body_timeout
         size = 0
+        parts = 0
         name = ""
         text: bytearray | None = None
         queue: UploadQueue | None = None
@@ -294,6 +306,9 @@ class MultipartParse:
                 more = bool(message.get("more_body", False))
                 for event in parser.parse(chunk) if chunk else ():
                     if isinstance(event, multipart.MultipartSegment):
+                        parts += 1
+                        if max_fields is not None and parts > max_fields:
+                            raise too_many_fields()
                         name = event.name
                         queue = None
                         text = None
@@ -316,7 +331,7 @@ class MultipartParse:
                     elif text is not None:
                         text += event
                         if field_limit is not None and len(text) > field_limit:
-                            raise HTTPError(413, "Multipart form field")
+                            raise field_too_large()
 
 
 def start_multipart(request: Request, content_type: str, receive: Receive, limits: BodyLimits) -> MultipartParse:
