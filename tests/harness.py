@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from micropie import SessionBackend
+from micropie import SessionBackend, UploadedFile
 from micropie import HttpMiddleware, Request, ResponseOverride
 from micropie.asgi import ASGIApp, Message, Scope
 
@@ -174,6 +174,39 @@ def cookie_from(reply: Reply, name: str = "session_id") -> str | None:
         if key.strip() == name:
             return value
     return None
+
+
+# Multipart bodies, written out by hand so that tests control every byte.
+
+BOUNDARY = "----micropie-test-boundary"
+
+
+def part(name: str, value: bytes, filename: str | None = None, content_type: str | None = None) -> bytes:
+    disposition = f'form-data; name="{name}"'
+    if filename is not None:
+        disposition += f'; filename="{filename}"'
+    head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+    if content_type is not None:
+        head += f"Content-Type: {content_type}\r\n"
+    return head.encode() + b"\r\n" + value + b"\r\n"
+
+
+def end() -> bytes:
+    return f"--{BOUNDARY}--\r\n".encode()
+
+
+def form(*parts: bytes) -> bytes:
+    return b"".join(parts) + end()
+
+
+CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+async def read_all(upload: UploadedFile) -> bytes:
+    data = b""
+    while (chunk := await upload["content"].get()) is not None:
+        data += chunk
+    return data
 
 
 class WebSocketSession:
