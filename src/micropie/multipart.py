@@ -263,12 +263,13 @@ class MultipartParse:
         except asyncio.CancelledError as cancelled:
             self._fail(cancelled)
             raise
-        except (HTTPError, ClientDisconnected) as error:
-            self.failure = error
-            self._fail(error)
-        except Exception as error:
-            # The parser's own exceptions: the body is not multipart as it claims.
-            logger.info("Rejected a malformed multipart body: %s", error)
+        except (HTTPError, ClientDisconnected) as refusal:
+            self.failure = refusal
+            self._fail(refusal)
+        except Exception as parser_error:
+            # The parser's own exceptions: the body is not multipart as it claims. (Each
+            # handler names its exception differently: compiled, a name has one type.)
+            logger.info("Rejected a malformed multipart body: %s", parser_error)
             failure = HTTPError(400, "Malformed multipart body")
             self.failure = failure
             self._fail(failure)
