@@ -17,6 +17,9 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from rows import Row
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -24,8 +27,9 @@ VENVS = BENCH_DIR / ".venvs"
 MARKER = "bench-env.json"
 OURS_COMPILED = "ours-compiled"
 
-# Our package's runtime dependencies; the peers env has them too for the pure row.
-OUR_DEPENDENCIES = ("mypy_extensions", "msgspec", "orjson")
+# Our package's runtime dependencies and the multipart extra (hostile.py sends multipart
+# bodies); the peers env has them too for the pure row.
+OUR_DEPENDENCIES = ("mypy_extensions", "msgspec", "orjson", "multipart")
 # The end-to-end benchmark (e2e.py) serves every framework with the same uvicorn and httptools.
 SERVER = ("uvicorn", "httptools")
 REQUIREMENTS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -117,3 +121,23 @@ def _install_our_wheel(python: Path) -> str:
         if error:
             return "wheel install failed: " + error
     return ""
+
+
+def run_worker(script: Path, row: Row, env: Env, *arguments: str) -> dict[str, Any] | str:
+    """Run ``script --worker ROW arguments`` in the row's prepared environment, its own process.
+
+    Returns the JSON object the worker printed last, or why there is none.
+    """
+    if env.python is None:
+        return f"missing: {env.problem}"
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    if row.src_on_path:
+        environment["PYTHONPATH"] = str(REPO / "src")
+    done = subprocess.run(
+        [env.python, script, "--worker", row.name, *arguments],
+        cwd=BENCH_DIR, env=environment, capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        return f"failed: {done.stderr.strip().splitlines()[-1:]}"
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

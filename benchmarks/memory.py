@@ -14,12 +14,10 @@ import argparse
 import asyncio
 import gc
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-from envs import BENCH_DIR, REPO, prepare
+from envs import prepare, run_worker
 from rows import row_named
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure")
@@ -88,21 +86,10 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in options.only.split(","):
         row = row_named(name)
-        env = prepare(row.env)
-        if env.python is None:
-            print(f"| {row.name} | missing: {env.problem} | | | | |")
+        result = run_worker(Path(__file__).resolve(), row, prepare(row.env), "--requests", str(options.requests))
+        if isinstance(result, str):
+            print(f"| {row.name} | {result} | | | | |")
             continue
-        environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        if row.src_on_path:
-            environment["PYTHONPATH"] = str(REPO / "src")
-        done = subprocess.run(
-            [env.python, Path(__file__).resolve(), "--worker", row.name, "--requests", str(options.requests)],
-            cwd=BENCH_DIR, env=environment, capture_output=True, text=True,
-        )
-        if done.returncode != 0:
-            print(f"| {row.name} | failed: {done.stderr.strip().splitlines()[-1:]} | | | | |")
-            continue
-        result = json.loads(done.stdout.strip().splitlines()[-1])
         samples = result["rss_kib"]
         print(f"| {row.name} | {result['requests']:,} | {samples[0] / 1024:.1f} MB | "
               f"{samples[-1] / 1024:.1f} MB | {result['growth_kib'] / 1024:+.2f} MB | "

@@ -11,8 +11,11 @@ Rules:
 - JSON (``application/json`` and ``+json`` types) parses from bytes; invalid, empty or too
   deeply nested JSON is a 400. Any other non-multipart body is urlencoded form data, blank
   values kept as "".
+- Urlencoded data (bodies and query strings) is parsed as bytes: each name and value is
+  percent-decoded, then decoded as UTF-8 with invalid bytes replaced; the whole body is never
+  copied into a second text.
 - A form body may carry at most ``max_form_fields`` fields (empty ``&&`` items are not fields)
-  and no field name or value over ``max_form_field_size`` bytes (UTF-8, after percent-decoding):
+  and no field name or value over ``max_form_field_size`` bytes (after percent-decoding):
   either is a 413, found before the rest is decoded, so the work a hostile body causes is
   bounded by the limits rather than by its size.
 - A buffered body of ``PARSE_IN_WORKER_SIZE`` bytes or more is parsed in a worker thread:
@@ -25,7 +28,7 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine
 from itertools import islice
 from typing import Any, Final, TypeVar, cast
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_to_bytes
 
 from micropie import jsoncodec
 from micropie.asgi import Message, Receive
@@ -34,7 +37,7 @@ from micropie.errors import HTTPError
 BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 PARSE_IN_WORKER_SIZE: Final = 64 * 1024
 
-_FORM_ITEM: Final = re.compile(r"[^&]+")
+_FORM_ITEM: Final = re.compile(rb"[^&]+")
 _Parsed = TypeVar("_Parsed")
 
 
@@ -75,54 +78,56 @@ def field_too_large() -> HTTPError:
     return HTTPError(413, "Form field too large")
 
 
-def _items(text: str, max_fields: int | None) -> list[str]:
-    """The ``&``-separated items of ``text``; with a limit, no more than one item past it."""
-    if max_fields is None or text.count("&") < max_fields:
-        return text.split("&")
-    # Enough separators to exceed the limit, or a run of empty items: the regular expression
-    # skips empty items in C and stops one past the limit, whatever the length of the text.
-    return [match.group() for match in islice(_FORM_ITEM.finditer(text), max_fields + 1)]
-
-
-def _decoded_field(raw: str, limit: int | None) -> str:
-    """``raw`` percent-decoded; ``HTTPError`` 413 if it decodes to more than ``limit`` bytes."""
+def _decoded_field(raw: bytes, limit: int | None) -> str:
+    """``raw`` percent-decoded; ``HTTPError`` 413 if that is more than ``limit`` bytes."""
     # Decoding shrinks at most threefold ("%41" → "A"), so a longer raw text is refused unread.
     if limit is not None and len(raw) > 3 * limit:
         raise field_too_large()
-    text = unquote_plus(raw) if "%" in raw or "+" in raw else raw
-    if limit is not None and len(text) * 4 > limit:
-        size = len(text) if text.isascii() else len(text.encode("utf-8"))
-        if size > limit:
-            raise field_too_large()
-    return text
+    if b"%" in raw or b"+" in raw:
+        raw = unquote_to_bytes(raw.replace(b"+", b" "))
+    if limit is not None and len(raw) > limit:
+        raise field_too_large()
+    return raw.decode("utf-8", "replace")
 
 
-def parse_urlencoded(text: str, limits: BodyLimits = UNLIMITED) -> dict[str, list[str]]:
-    """Field name → values of an ``application/x-www-form-urlencoded`` string, under ``limits``."""
-    fields: dict[str, list[str]] = {}
+def _add_field(fields: dict[str, list[str]], item: bytes, count: int, limits: BodyLimits) -> int:
+    """Add the field ``item`` (one ``name=value``) to ``fields``; the number of fields after it."""
+    if not item:
+        return count
     max_fields = limits.max_form_fields
+    if max_fields is not None and count >= max_fields:
+        raise too_many_fields()
+    raw_name, _, raw_value = item.partition(b"=")
     field_limit = limits.max_form_field_size
+    name = _decoded_field(raw_name, field_limit)
+    value = _decoded_field(raw_value, field_limit)
+    values = fields.get(name)
+    if values is None:
+        fields[name] = [value]
+    else:
+        values.append(value)
+    return count + 1
+
+
+def parse_urlencoded(data: bytes, limits: BodyLimits = UNLIMITED) -> dict[str, list[str]]:
+    """Field name → values of ``application/x-www-form-urlencoded`` bytes, under ``limits``.
+
+    Names and values are percent-decoded, then decoded as UTF-8 (invalid bytes replaced).
+    """
+    fields: dict[str, list[str]] = {}
     count = 0
-    for item in _items(text, max_fields):
-        if not item:
-            continue
-        count += 1
-        if max_fields is not None and count > max_fields:
-            raise too_many_fields()
-        raw_name, _, raw_value = item.partition("=")
-        name = _decoded_field(raw_name, field_limit)
-        value = _decoded_field(raw_value, field_limit)
-        values = fields.get(name)
-        if values is None:
-            fields[name] = [value]
-        else:
-            values.append(value)
+    if len(data) < PARSE_IN_WORKER_SIZE:
+        for item in data.split(b"&"):
+            count = _add_field(fields, item, count, limits)
+        return fields
+    # A large body is walked one item at a time, so only the items read are ever copied; the
+    # regular expression skips runs of empty items in C. (An explicit loop: compiled, a
+    # generator expression would be run to its end at once.)
+    max_fields = limits.max_form_fields
+    matches = _FORM_ITEM.finditer(data)
+    for match in matches if max_fields is None else islice(matches, max_fields + 1):
+        count = _add_field(fields, match.group(), count, limits)
     return fields
-
-
-def parse_form(data: bytes, limits: BodyLimits) -> dict[str, list[str]]:
-    """The fields of an urlencoded body (bytes that are not UTF-8 are replaced)."""
-    return parse_urlencoded(data.decode("utf-8", "replace"), limits)
 
 
 async def in_worker(parse: Callable[[], _Parsed]) -> _Parsed:

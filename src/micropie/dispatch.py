@@ -27,7 +27,7 @@ from mypy_extensions import mypyc_attr
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import Arguments, FieldPending, HandlerInfo, bind
 from micropie.body import PARSE_IN_WORKER_SIZE, BodyLimits, ClientDisconnected, check_declared_length, in_worker
-from micropie.body import is_json_type, parse_form, parse_json, read_body, wants_body
+from micropie.body import is_json_type, parse_json, parse_urlencoded, read_body, wants_body
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import RequestHead, parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
@@ -210,9 +210,9 @@ async def _take_body(
         request._json = parse_json(data) if small else await in_worker(functools.partial(parse_json, data))
     elif small:
         if data:
-            request.body_params = parse_form(data, limits)
+            request.body_params = parse_urlencoded(data, limits)
     else:
-        request.body_params = await in_worker(functools.partial(parse_form, data, limits))
+        request.body_params = await in_worker(functools.partial(parse_urlencoded, data, limits))
     request.body_parsed = True
     return None
 

@@ -129,7 +129,7 @@ class Request:
         query = self._query_params
         if query is None:
             query_string: bytes = self.scope.get("query_string", b"")
-            query = parse_urlencoded(query_string.decode("utf-8", "replace")) if query_string else {}
+            query = parse_urlencoded(query_string) if query_string else {}
             self._query_params = query
         return query
 
