@@ -72,6 +72,22 @@ async def test_integers_of_any_size_round_trip_exactly() -> None:
     assert (reply.status, json.loads(reply.body)) == (200, document)
 
 
+@pytest.mark.parametrize("text,status", [
+    ("9" * 4300, 200), ("-" + "9" * 4299, 200), ("-" + "9" * 4300, 400), ("9" * 4301, 400),
+])
+async def test_json_integers_keep_their_value_up_to_4300_characters(text: str, status: int) -> None:
+    reply = await call(Hostile(), "POST", "/echo", body=f"[{text}]".encode(), content_type="application/json")
+    assert reply.status == status
+    if status == 200:
+        assert json.loads(reply.body) == [int(text)]
+
+
+async def test_a_json_integer_too_big_for_a_float_parameter_is_400() -> None:
+    reply = await post_json(Hostile(), "/numbers", {"x": 2**1024})
+    assert (reply.status, reply.text) == (400, "400 Bad Request: Parameter 'x' must be float")
+    assert (await post_json(Hostile(), "/numbers", {"x": 2**1023})).json()["x"] == float(2**1023)
+
+
 async def test_a_big_json_body_parsed_off_the_event_loop_is_exact_and_bad_one_is_400() -> None:
     document = {"values": list(range(2**64, 2**64 + 20_000))}
     body = json.dumps(document).encode()

@@ -4,7 +4,8 @@ Rules:
 - Only ``int``, ``float``, ``bool``, ``str``, ``UploadedFile`` and ``X | None`` of those convert;
   any other annotation (or none) leaves values exactly as they arrive, as MicroPie does.
 - Strings from the path, query or a form convert; a JSON value already of the annotated type
-  passes through (a JSON int is accepted for ``float``); anything else is a ``ConversionError``.
+  passes through (a JSON int is accepted for ``float`` if a float can hold it); anything else is
+  a ``ConversionError``.
   ``bool`` is never accepted as an int, whatever Python's class hierarchy says.
 - The accepted text is exact; nothing around it is trimmed:
   - ``int``: an optional ``-`` and ASCII digits (``-12``, ``007``). No ``+``, no whitespace, no
@@ -39,6 +40,8 @@ _FALSE_WORDS: Final = frozenset({"false", "0", "no", "off"})
 _FLOAT_TEXT: Final = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _TYPE_CODES: Final[dict[object, int]] = {int: _INT, float: _FLOAT, bool: _BOOL, str: _STR, UploadedFile: _FILE}
 _NAME_CODES: Final = {"int": _INT, "float": _FLOAT, "bool": _BOOL, "str": _STR, "UploadedFile": _FILE}
+# JSON integers this large or larger have no float (float() would raise OverflowError).
+_FLOAT_INTEGER_LIMIT: Final = 2**1024
 # What a 400 says the parameter must be, by type code.
 _EXPECTED: Final = ("int", "float", "bool", "str", "an uploaded file")
 
@@ -101,7 +104,7 @@ class Converter:
         elif isinstance(value, int):
             if code == _INT:
                 return value
-            if code == _FLOAT:
+            if code == _FLOAT and -_FLOAT_INTEGER_LIMIT < value < _FLOAT_INTEGER_LIMIT:
                 return float(value)
         elif isinstance(value, float):
             if code == _FLOAT:

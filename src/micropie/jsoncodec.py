@@ -1,10 +1,11 @@
 """JSON encoding and decoding, fast and lossless.
 
 Rules:
-- msgspec decodes: integers of any size keep their exact value (up to Python's 4300-digit limit
-  for converting text to int), and nothing else is changed. ``loads`` raises ``ValueError`` on
-  anything that is not one valid JSON document, including a document nested deeper than the
-  decoder's recursion limit, so no input can make decoding fail any other way.
+- msgspec decodes: integers keep their exact value whatever their size, up to 4300 characters
+  (a minus sign included; Python's own limit for turning text into an int), and nothing else is
+  changed. ``loads`` raises ``ValueError`` on anything that is not one valid JSON document or
+  that it cannot take exactly (a longer integer, a number beyond a float's range, nesting deeper
+  than the decoder's recursion limit), so no input can make decoding fail any other way.
 - orjson encodes, because it is the fastest on what handlers return. What it refuses (integers
   beyond 64 bits, non-string keys, nesting past its depth limit) is encoded by msgspec instead,
   so a result is never changed to fit the fast path. NaN and infinities are ``null`` in both.
