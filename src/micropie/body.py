@@ -11,11 +11,11 @@ Rules:
 - JSON (``application/json`` and ``+json`` types) parses from bytes; invalid, empty or too
   deeply nested JSON is a 400. Any other non-multipart body is urlencoded form data, blank
   values kept as "".
-- Urlencoded data (bodies and query strings) is parsed as bytes: each name and value is
-  percent-decoded, then decoded as UTF-8 with invalid bytes replaced; the whole body is never
-  copied into a second text.
+- Urlencoded data (bodies and query strings) is decoded as UTF-8 with invalid bytes replaced,
+  then each name and value is percent-decoded. A body of ``PARSE_IN_WORKER_SIZE`` or more is
+  decoded one item at a time, so it is never copied whole into a second text.
 - A form body may carry at most ``max_form_fields`` fields (empty ``&&`` items are not fields)
-  and no field name or value over ``max_form_field_size`` bytes (after percent-decoding):
+  and no field name or value over ``max_form_field_size`` bytes (UTF-8, after percent-decoding):
   either is a 413, found before the rest is decoded, so the work a hostile body causes is
   bounded by the limits rather than by its size.
 - A buffered body of ``PARSE_IN_WORKER_SIZE`` bytes or more is parsed in a worker thread:
@@ -28,7 +28,7 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine
 from itertools import islice
 from typing import Any, Final, TypeVar, cast
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_plus
 
 from micropie import jsoncodec
 from micropie.asgi import Message, Receive
@@ -78,55 +78,62 @@ def field_too_large() -> HTTPError:
     return HTTPError(413, "Form field too large")
 
 
-def _decoded_field(raw: bytes, limit: int | None) -> str:
-    """``raw`` percent-decoded; ``HTTPError`` 413 if that is more than ``limit`` bytes."""
+def _decoded_within(raw: str, limit: int) -> str:
+    """``raw`` percent-decoded; ``HTTPError`` 413 if that is more than ``limit`` bytes of UTF-8."""
     # Decoding shrinks at most threefold ("%41" → "A"), so a longer raw text is refused unread.
-    if limit is not None and len(raw) > 3 * limit:
+    if len(raw) > 3 * limit:
         raise field_too_large()
-    if b"%" in raw or b"+" in raw:
-        raw = unquote_to_bytes(raw.replace(b"+", b" "))
-    if limit is not None and len(raw) > limit:
+    text = unquote_plus(raw) if "%" in raw or "+" in raw else raw
+    if len(text) > limit or (not text.isascii() and len(text.encode("utf-8")) > limit):
         raise field_too_large()
-    return raw.decode("utf-8", "replace")
+    return text
 
 
-def _add_field(fields: dict[str, list[str]], item: bytes, count: int, limits: BodyLimits) -> int:
-    """Add the field ``item`` (one ``name=value``) to ``fields``; the number of fields after it."""
-    if not item:
-        return count
-    max_fields = limits.max_form_fields
-    if max_fields is not None and count >= max_fields:
-        raise too_many_fields()
-    raw_name, _, raw_value = item.partition(b"=")
-    field_limit = limits.max_form_field_size
-    name = _decoded_field(raw_name, field_limit)
-    value = _decoded_field(raw_value, field_limit)
+def _add_field(fields: dict[str, list[str]], item: str, field_limit: int | None) -> None:
+    """Add one ``name=value`` item to ``fields``."""
+    name, _, value = item.partition("=")
+    # A character sent is at most four bytes once decoded: a short item needs no size check.
+    if field_limit is not None and len(item) * 4 > field_limit:
+        name = _decoded_within(name, field_limit)
+        value = _decoded_within(value, field_limit)
+    else:
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
     values = fields.get(name)
     if values is None:
         fields[name] = [value]
     else:
         values.append(value)
-    return count + 1
 
 
 def parse_urlencoded(data: bytes, limits: BodyLimits = UNLIMITED) -> dict[str, list[str]]:
     """Field name → values of ``application/x-www-form-urlencoded`` bytes, under ``limits``.
 
-    Names and values are percent-decoded, then decoded as UTF-8 (invalid bytes replaced).
+    The bytes are decoded as UTF-8 (invalid bytes replaced), then names and values are
+    percent-decoded.
     """
     fields: dict[str, list[str]] = {}
-    count = 0
-    if len(data) < PARSE_IN_WORKER_SIZE:
-        for item in data.split(b"&"):
-            count = _add_field(fields, item, count, limits)
-        return fields
-    # A large body is walked one item at a time, so only the items read are ever copied; the
-    # regular expression skips runs of empty items in C. (An explicit loop: compiled, a
-    # generator expression would be run to its end at once.)
     max_fields = limits.max_form_fields
-    matches = _FORM_ITEM.finditer(data)
-    for match in matches if max_fields is None else islice(matches, max_fields + 1):
-        count = _add_field(fields, match.group(), count, limits)
+    field_limit = limits.max_form_field_size
+    if max_fields is not None and len(data) >= PARSE_IN_WORKER_SIZE:
+        # A large body is walked one item at a time, so only the items read are ever decoded;
+        # the regular expression skips runs of empty items in C. (An explicit loop: compiled,
+        # a generator expression would be run to its end at once.)
+        count = 0
+        for match in islice(_FORM_ITEM.finditer(data), max_fields + 1):
+            count += 1
+            if count > max_fields:
+                raise too_many_fields()
+            _add_field(fields, match.group().decode("utf-8", "replace"), field_limit)
+        return fields
+    items = data.decode("utf-8", "replace").split("&")
+    if max_fields is not None and len(items) > max_fields and len(items) - items.count("") > max_fields:
+        raise too_many_fields()
+    for item in items:
+        if item:
+            _add_field(fields, item, field_limit)
     return fields
 
 
