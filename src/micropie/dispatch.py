@@ -42,10 +42,9 @@ from micropie.sessions import (
     SESSION_TIMEOUT,
     InMemorySessionBackend,
     SessionBackend,
+    SessionCycle,
     SessionSettings,
-    load_session,
     new_session_id,
-    save_session,
     validate_session_id,
 )
 from micropie.streaming import send_stream
@@ -176,7 +175,9 @@ class AppCore:
                 self._allowed_origins,
             )
         elif kind == "lifespan":
-            await run_lifespan(self.startup_handlers, self.shutdown_handlers, receive, send)
+            await run_lifespan(
+                self.startup_handlers, self.shutdown_handlers, receive, send, self.session_backend.close
+            )
 
     def _redirect(
         self, location: str, extra_headers: list[tuple[str, str]] | None = None
@@ -309,9 +310,8 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
     token = current_request.set(request)
     raw_headers = scope.get("headers", _NO_HEADERS)
     path: str = scope.get("path", "/")
-    backend = app.session_backend
-    settings = app._session_settings
-    session_id: str | None = None
+    # Made only for a request that brings a session cookie or ends with a session.
+    session: SessionCycle | None = None
     parse: MultipartParse | None = None
     # A mounted micropie app works on its parent's parsed body and session; the parent saves.
     mounted = PARENT_STATE_KEY in scope
@@ -323,10 +323,10 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 head = scan_head(raw_headers)
                 cookie = head.cookie
                 if cookie is not None:
-                    session_id = await load_session(backend, settings, request, parse_cookies(cookie))
+                    session = SessionCycle(app.session_backend, app._session_settings)
+                    await session.load(request, parse_cookies(cookie))
                 if request.method not in BODILESS_METHODS:
                     parse = await _take_body(request, head, receive, app._body_limits)
-            was_empty = not request.session
             middlewares = app.middlewares
             outcome: Outcome | None = None
             if middlewares:
@@ -334,8 +334,9 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 if outcome is None and request.attribute("_subapp") is not None:
                     if parse is not None:
                         await parse.finish()
-                    saver = functools.partial(save_session, backend, settings, request, session_id, was_empty)
-                    await hand_over(request, scope, receive, send, saver)
+                    if session is None:
+                        session = SessionCycle(app.session_backend, app._session_settings)
+                    await hand_over(request, scope, receive, send, functools.partial(session.finish, request))
                     return
             if outcome is None:
                 route = _route(app, request, path)
@@ -360,8 +361,10 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                     await parse.finish()
                 if middlewares:
                     await _after_request(middlewares, request, outcome)
-            if not mounted and (session_id is not None or request.session):
-                cookie_header = await save_session(backend, settings, request, session_id, was_empty)
+            if not mounted and (session is not None or request.session):
+                if session is None:
+                    session = SessionCycle(app.session_backend, app._session_settings)
+                cookie_header = await session.finish(request)
                 if cookie_header is not None:
                     outcome.add_header(cookie_header)
             data, headers = encode(outcome)

@@ -166,13 +166,3 @@ def response_headers(
     if body_length >= 0:
         encoded.append(content_length(body_length))
     return encoded
-
-
-def set_cookie(name: str, value: str, *, secure: bool, max_age: int | None = None) -> tuple[str, str]:
-    """A Set-Cookie header for a session-style cookie: site-wide, HttpOnly, SameSite=Lax."""
-    cookie = f"{name}={value}; Path=/; HttpOnly; SameSite=Lax"
-    if max_age is not None:
-        cookie += f"; Max-Age={max_age}"
-    if secure:
-        cookie += "; Secure"
-    return ("Set-Cookie", cookie)

@@ -1,17 +1,29 @@
-"""Sessions: the backend interface, the in-memory backend, and a request's session life cycle.
+"""Sessions: the backend interface, the in-memory backend, and the session life cycle of a
+request or WebSocket connection (``SessionCycle``).
 
 Rules:
 - The session id travels in the ``session_id`` cookie. Without a cookie the backend is not
   called at all; an id the validator rejects is treated as absent.
 - Session values never bind to handler parameters (``binding`` does not read them).
+- A request's session is loaded before the body is read (``SessionCycle.load``) and finished
+  after ``after_request`` middleware (``SessionCycle.finish``), which saves what needs saving and
+  returns the ``Set-Cookie`` header to send, if any. A WebSocket connection takes its id before
+  the handler runs (its cookie goes out with ``accept()``) and is finished after
+  ``after_websocket``. A mounted micropie app leaves its session to the parent's cycle.
 - A session that was empty when the request started and is non-empty at its end gets a fresh
   server-made id, so a client can never choose its own (fixation); ``regenerate_session()`` asks
-  for the same. The old id, if any, is deleted from the backend.
-- The session is saved after ``after_request`` middleware, with ``session_timeout``; a session
-  emptied during a request that came with a cookie is deleted (``save(id, {}, 0)``) and the
-  cookie expired.
+  for the same, and then the old id is deleted. An id whose session was empty holds nothing,
+  so nothing is deleted for it.
+- A non-empty session is saved with ``session_timeout``. A backend whose ``load_and_renew``
+  renews the expiry itself (``renews_on_load``) is not asked to save a session that did not
+  change (compared by its JSON encoding, which also sees changes inside nested values); every
+  other backend saves it on every request, as MicroPie does. A session emptied during a request
+  that brought one is deleted (``save(id, {}, 0)``) and its cookie expired.
+- The cookie: ``session_id=<id>; Path=/; HttpOnly; SameSite=Lax``, plus ``Secure`` unless
+  ``session_cookie_secure=False``; an expired one adds ``Max-Age=0``.
 - ``SessionBackend`` is abstract (see ``abstract``): a subclass must implement ``load`` and
-  ``save``, and one that calls ``super().__init__()`` cannot be made without them.
+  ``save``, and one that calls ``super().__init__()`` cannot be made without them. The optional
+  ``load_and_renew`` and ``close`` have defaults, so a MicroPie backend works unchanged.
 - ``InMemorySessionBackend`` honours each save's timeout, expires idle sessions, removes expired
   entries in amortised sweeps (at most one full sweep per ``cleanup_interval``), and holds at
   most ``max_sessions``, evicting the least recently used beyond that.
@@ -25,8 +37,8 @@ from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
+from micropie import jsoncodec
 from micropie.abstract import require_overrides
-from micropie.headers import set_cookie
 from micropie.request import Request
 
 SESSION_TIMEOUT: Final = 8 * 3600
@@ -70,8 +82,23 @@ def validate_session_id(value: str) -> str | None:
 class SessionBackend:
     """Where session data lives between requests. Subclasses implement ``load`` and ``save``."""
 
+    # True when ``load_and_renew`` renews the session's expiry, so that an unchanged session
+    # need not be saved again. Set by the subclass's constructor.
+    renews_on_load: bool = False
+
     def __init__(self) -> None:
         require_overrides(self, SessionBackend, ("load", "save"))
+
+    async def load_and_renew(self, session_id: str, timeout: int) -> dict[str, Any]:
+        """``load``, for a request that uses the session for another ``timeout`` seconds.
+
+        The default is ``load`` alone; a backend that can renew the expiry in the same step
+        overrides this and sets ``renews_on_load``.
+        """
+        return await self.load(session_id)
+
+    async def close(self) -> None:
+        """Release connections; called at lifespan shutdown. The default does nothing."""
 
     @abstractmethod
     async def load(self, session_id: str) -> dict[str, Any]:
@@ -195,36 +222,93 @@ class SessionSettings:
         return session_id
 
 
-async def load_session(
-    backend: SessionBackend, settings: SessionSettings, request: Request, cookies: dict[str, str]
-) -> str | None:
-    """Fill ``request.session`` from the backend; the accepted session id, or None."""
-    session_id = settings.checked_id(cookies.get(SESSION_COOKIE))
-    if session_id is not None:
-        data = await backend.load(session_id)
-        request.session = data if data else {}
-    return session_id
+def session_cookie(session_id: str, secure: bool) -> tuple[str, str]:
+    """The Set-Cookie header that gives the client ``session_id``."""
+    cookie = f"{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax"
+    return ("Set-Cookie", cookie + "; Secure" if secure else cookie)
 
 
-async def save_session(
-    backend: SessionBackend,
-    settings: SessionSettings,
-    request: Request,
-    session_id: str | None,
-    was_empty: bool,
-) -> tuple[str, str] | None:
-    """Persist ``request.session`` at the end of a request; the Set-Cookie header to send, if any."""
-    data = request.session
-    cookie: tuple[str, str] | None = None
-    if data:
-        if session_id is None or was_empty or request._regenerate_session:
-            if session_id is not None:
-                await backend.save(session_id, {}, 0)
-            session_id = settings.fresh_id()
-            cookie = set_cookie(SESSION_COOKIE, session_id, secure=settings.cookie_secure)
-        await backend.save(session_id, data, settings.timeout)
-    elif session_id is not None:
-        await backend.save(session_id, {}, 0)
-        if not was_empty:
-            cookie = set_cookie(SESSION_COOKIE, "", secure=settings.cookie_secure, max_age=0)
-    return cookie
+def expired_session_cookie(secure: bool) -> tuple[str, str]:
+    """The Set-Cookie header that makes the client drop its session cookie."""
+    cookie = f"{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    return ("Set-Cookie", cookie + "; Secure" if secure else cookie)
+
+
+class SessionCycle:
+    """The session of one request or WebSocket connection, from load to save."""
+
+    def __init__(self, backend: SessionBackend, settings: SessionSettings) -> None:
+        self.backend = backend
+        self.settings = settings
+        # The id the client's cookie named, if this application accepts it.
+        self.id: str | None = None
+        self.was_empty = True
+        # The loaded session's JSON encoding, kept only for a backend that renews on load.
+        self.snapshot: bytes | None = None
+
+    async def load(self, request: Request, cookies: dict[str, str]) -> None:
+        """Fill ``request.session`` from the session the cookies name, if any."""
+        session_id = self.settings.checked_id(cookies.get(SESSION_COOKIE))
+        if session_id is None:
+            return
+        self.id = session_id
+        backend = self.backend
+        data = await backend.load_and_renew(session_id, self.settings.timeout)
+        if data:
+            request.session = data
+            self.was_empty = False
+            if backend.renews_on_load:
+                self.snapshot = jsoncodec.dumps(data)
+
+    def _changed(self, data: dict[str, Any]) -> bool:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return True
+        try:
+            return jsoncodec.dumps(data) != snapshot
+        except TypeError:
+            return True  # not JSON any more: the backend's save says why
+
+    async def _save_fresh(self, data: dict[str, Any]) -> str:
+        """Save ``data`` under a new id, deleting the old one if it held a session."""
+        fresh = self.settings.fresh_id()
+        await self.backend.save(fresh, data, self.settings.timeout)
+        old = self.id
+        if old is not None and not self.was_empty:
+            await self.backend.save(old, {}, 0)
+        return fresh
+
+    async def finish(self, request: Request) -> tuple[str, str] | None:
+        """Save what the request left in its session; the Set-Cookie header to send, if any."""
+        data = request.session
+        session_id = self.id
+        if data:
+            if session_id is None or self.was_empty or request._regenerate_session:
+                fresh = await self._save_fresh(data)
+                return session_cookie(fresh, self.settings.cookie_secure)
+            if self._changed(data):
+                await self.backend.save(session_id, data, self.settings.timeout)
+            return None
+        if session_id is not None and not self.was_empty:
+            await self.backend.save(session_id, {}, 0)
+            return expired_session_cookie(self.settings.cookie_secure)
+        return None
+
+    def connection_id(self) -> str:
+        """The id a WebSocket connection's session will have: its own, or a fresh one for a new
+        session (whose cookie ``accept()`` then sends)."""
+        session_id = self.id
+        if session_id is None or self.was_empty:
+            return self.settings.fresh_id()
+        return session_id
+
+    async def finish_connection(self, request: Request, session_id: str, cookie_delivered: bool) -> None:
+        """Save a WebSocket connection's session under ``session_id`` (the connection's, which
+        ``accept(session_id=...)`` may have changed). A new session is kept only if its cookie
+        reached the client."""
+        data = request.session
+        if data:
+            if cookie_delivered and (session_id != self.id or self._changed(data)):
+                await self.backend.save(session_id, data, self.settings.timeout)
+        elif self.id is not None and not self.was_empty:
+            await self.backend.save(self.id, {}, 0)

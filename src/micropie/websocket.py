@@ -25,11 +25,11 @@ from micropie import jsoncodec
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import KEYWORD_ONLY, VAR_KEYWORD, Arguments, HandlerInfo, bind
 from micropie.errors import HTTPError
-from micropie.headers import encode_header, header_value, parse_cookies, set_cookie
+from micropie.headers import encode_header, header_value, parse_cookies
 from micropie.middleware import WebSocketMiddleware
 from micropie.request import WebSocketRequest, current_request
 from micropie.routes import Route, resolve, split_path
-from micropie.sessions import SESSION_COOKIE, SessionBackend, SessionSettings, load_session
+from micropie.sessions import SessionBackend, SessionCycle, SessionSettings, session_cookie
 
 logger: Final = logging.getLogger("micropie")
 
@@ -75,7 +75,7 @@ class WebSocket:
             self._cookie_pending = True
         headers: list[tuple[bytes, bytes]] = []
         if self._cookie_pending:
-            name, value = set_cookie(SESSION_COOKIE, self.session_id, secure=self._settings.cookie_secure)
+            name, value = session_cookie(self.session_id, self._settings.cookie_secure)
             encoded = encode_header(name, value)
             if encoded is not None:
                 headers.append(encoded)
@@ -204,11 +204,10 @@ async def serve_websocket(
             origin = header_value(raw_headers, b"origin")
             if origin is not None and origin not in allowed_origins:
                 raise _Refused(1008, "Origin not allowed")
+        session = SessionCycle(backend, settings)
         cookie = header_value(raw_headers, b"cookie", "; ")
-        session_id = None
         if cookie is not None:
-            session_id = await load_session(backend, settings, request, parse_cookies(cookie))
-        fresh = session_id is None or not request.session
+            await session.load(request, parse_cookies(cookie))
         for middleware in middlewares:
             refusal = await middleware.before_websocket(request)
             if refusal is not None:
@@ -219,12 +218,9 @@ async def serve_websocket(
         route = _handler_for(app, namespace, request, segments)
         if not request.path_params:
             request.path_params = segments[1:]
-        if session_id is None or fresh:
-            if session_id is not None:
-                await backend.save(session_id, {}, 0)
-            session_id = settings.fresh_id()
+        session_id = session.connection_id()
         websocket = WebSocket(receive, send, session_id, settings)
-        websocket._cookie_pending = fresh
+        websocket._cookie_pending = session_id != session.id
         arguments = _bind(route.info, request, websocket)
         if route.takes_app:
             arguments.args.insert(0, app)
@@ -234,12 +230,8 @@ async def serve_websocket(
             pass
         for middleware in middlewares:
             await middleware.after_websocket(request)
-        if request.session:
-            # A fresh session is kept only if its cookie reached the client.
-            if websocket.accepted or not fresh:
-                await backend.save(websocket.session_id, request.session, settings.timeout)
-        elif not fresh:
-            await backend.save(websocket.session_id, {}, 0)
+        cookie_delivered = websocket.accepted or session_id == session.id
+        await session.finish_connection(request, websocket.session_id, cookie_delivered)
     except _Refused as refused:
         await _refuse(send, refused.code, refused.reason)
     except Exception:
