@@ -14,6 +14,7 @@ _REASONS: Final = {
     408: "Request Timeout",
     413: "Payload Too Large",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 

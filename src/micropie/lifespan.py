@@ -4,6 +4,8 @@ Rules:
 - On ``lifespan.startup`` every startup handler runs once, in order, then
   ``lifespan.startup.complete`` is sent; the first exception stops the rest and sends
   ``lifespan.startup.failed`` with its message (and is logged). Shutdown is the same.
+- After the shutdown handlers, the application's own resources are released (the session
+  backend's ``close()``), as one more shutdown step.
 - The protocol ends after shutdown, or when startup fails.
 """
 
@@ -31,8 +33,13 @@ async def _run_all(handlers: list[LifespanHandler], phase: str, send: Send) -> b
 
 
 async def run_lifespan(
-    startup: list[LifespanHandler], shutdown: list[LifespanHandler], receive: Receive, send: Send
+    startup: list[LifespanHandler],
+    shutdown: list[LifespanHandler],
+    receive: Receive,
+    send: Send,
+    release: LifespanHandler,
 ) -> None:
+    """Serve the lifespan protocol; ``release`` runs after the shutdown handlers."""
     while True:
         message = await receive()
         kind = message.get("type")
@@ -40,5 +47,5 @@ async def run_lifespan(
             if not await _run_all(startup, "startup", send):
                 return
         elif kind == "lifespan.shutdown":
-            await _run_all(shutdown, "shutdown", send)
+            await _run_all([*shutdown, release], "shutdown", send)
             return
