@@ -27,9 +27,9 @@ VENVS = BENCH_DIR / ".venvs"
 MARKER = "bench-env.json"
 OURS_COMPILED = "ours-compiled"
 
-# Our package's runtime dependencies and the multipart extra (hostile.py sends multipart
-# bodies); the peers env has them too for the pure row.
-OUR_DEPENDENCIES = ("mypy_extensions", "msgspec", "orjson", "multipart")
+# Our package's runtime dependencies, the multipart extra (hostile.py sends multipart bodies)
+# and the redis extra (sessions.py); the peers env has them too for the pure row.
+OUR_DEPENDENCIES = ("mypy_extensions", "msgspec", "orjson", "multipart", "redis")
 # The end-to-end benchmark (e2e.py) serves every framework with the same uvicorn and httptools.
 SERVER = ("uvicorn", "httptools")
 REQUIREMENTS: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness import call, get
+import pytest
+from harness import call, cookie_from, get
+from redis_server import RedisServer
 
 from micropie import App
 
@@ -80,3 +82,21 @@ async def test_middleware_tour() -> None:
     assert (refused.status, refused.text) == (401, "token required")
     allowed = await get(guarded, "/", headers=[(b"authorization", b"Bearer secret")])
     assert (allowed.text, allowed.header("x-served-by")) == ("service", "micropie")
+
+
+async def test_deploying_with_several_workers(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    with redis_server.client() as client:
+        client.flushall()
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    block = python_blocks()[4]
+    # Two loads of the module stand for two worker processes.
+    first: App = load(block)["app"]
+    second: App = load(block)["app"]
+    added = await get(first, "/add/apple")
+    session_id = cookie_from(added)
+    assert session_id is not None
+    reply = await get(second, "/add/pear", cookies={"session_id": session_id})
+    assert reply.json() == {"cart": ["apple", "pear"]}
+    assert (await get(first, "/add/fig", cookies={"session_id": session_id})).json() == {"cart": ["apple", "pear", "fig"]}
+    for app in (first, second):
+        await app.session_backend.close()
