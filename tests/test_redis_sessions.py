@@ -339,6 +339,23 @@ async def test_websocket_sessions_live_in_redis_too(server: RedisServer, backend
     assert stored(server, session_id) == {"count": 2}
 
 
+async def test_a_websocket_with_redis_down_closes_with_try_again_later(make_backend: Make) -> None:
+    own = RedisServer()
+    own.start()
+    try:
+        backend = make_backend(own.url, timeout=0.5)
+        app = Counter(backend)
+        session_id = await start_session(SessionSite(backend), user="alice")
+        own.stop()
+        session = WebSocketSession(app, "/count", headers=[(b"cookie", f"session_id={session_id}".encode())])
+        session.start()
+        closed = await session.next_message()
+        assert (closed["type"], closed["code"], closed["reason"]) == ("websocket.close", 1013, "Session store unavailable")
+        await session.finish()
+    finally:
+        own.close()
+
+
 class MicroPieStyleBackend(SessionBackend):
     """A backend as MicroPie users write one: only ``load`` and ``save``, no ``super().__init__``."""
 

@@ -11,6 +11,8 @@ Rules:
   as an HTTP handler's do (``binding``): a WebSocket request has no body, so from path
   segments, the query string (with typed conversion) and defaults, never the session.
   A handler without parameters closes with 1011; a missing or unconvertible value with 1008.
+- A session store that is unavailable closes with 1013 "Session store unavailable" (try again
+  later); the store logs why.
 - A handler or middleware exception is logged and closes with 1011 "Internal server error"
   (no exception text); ``ConnectionClosed`` out of a handler is a normal end. Nothing raises
   out of the ASGI call.
@@ -234,6 +236,9 @@ async def serve_websocket(
         await session.finish_connection(request, websocket.session_id, cookie_delivered)
     except _Refused as refused:
         await _refuse(send, refused.code, refused.reason)
+    except HTTPError as failed:
+        # Only the session store raises one here: unavailable (503) is worth a retry later.
+        await _refuse(send, 1013 if failed.status == 503 else 1011, failed.detail)
     except Exception:
         logger.exception("Unhandled exception in WebSocket handler for %s", scope.get("path", ""))
         await _refuse(send, 1011, "Internal server error")
