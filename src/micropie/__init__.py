@@ -7,30 +7,34 @@ to any instance at run time, in both modes alike.
 """
 
 import importlib.machinery
+import importlib.util
 import sys
+from typing import Any, Unpack
 
 from collections.abc import Callable, Iterable
 
-from micropie.dispatch import (
-    DEFAULT_BODY_TIMEOUT,
-    DEFAULT_MAX_BODY_SIZE,
-    DEFAULT_MAX_FORM_FIELD_SIZE,
-    DEFAULT_MAX_FORM_FIELDS,
-    AppCore,
-)
+from micropie.dispatch import AppCore
 from micropie.middleware import CloseOverride, HttpMiddleware, ResponseOverride, WebSocketMiddleware
 from micropie.multipart import MultipartFileError
 from micropie.request import Request, UploadedFile, WebSocketRequest, current_request
-from micropie.sessions import (
-    SESSION_TIMEOUT,
-    InMemorySessionBackend,
-    SessionBackend,
-    new_session_id,
-    validate_session_id,
-)
+from micropie.sessions import SESSION_TIMEOUT, InMemorySessionBackend, SessionBackend
+from micropie.settings import OPTIONS, AppOptions
 from micropie.websocket import ConnectionClosed, WebSocket
 
 __version__ = "0.1.0"
+
+def _installed(name: str) -> bool:
+    # Found without importing it: Jinja2 alone would add tens of milliseconds to start-up.
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+        return False
+
+
+MULTIPART_INSTALLED: bool = _installed("multipart")
+"""Whether the optional ``multipart`` package (file uploads) is installed."""
+JINJA_INSTALLED: bool = _installed("jinja2")
+"""Whether the optional Jinja2 package (``_render_template``) is installed."""
 
 
 class App(AppCore):
@@ -40,42 +44,54 @@ class App(AppCore):
     serves ``/``; ``ws_chat`` serves WebSocket connections to ``/chat``.
     """
 
-    def __init__(
-        self,
-        session_backend: SessionBackend | None = None,
-        *,
-        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
-        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-        max_form_field_size: int | None = DEFAULT_MAX_FORM_FIELD_SIZE,
-        max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
-        session_timeout: int = SESSION_TIMEOUT,
-        session_cookie_secure: bool = True,
-        session_id_factory: Callable[[], str] = new_session_id,
-        session_id_validator: Callable[[str], str | None] | None = validate_session_id,
-        allowed_origins: Iterable[str] | None = None,
-    ) -> None:
+    # The options (micropie.settings.AppOptions) are attributes too: reading one gives its
+    # value, assigning one checks it and applies it from the next request.
+    body_timeout: float | None
+    max_body_size: int | None
+    max_form_field_size: int | None
+    max_form_fields: int | None
+    session_timeout: int
+    session_cookie_secure: bool
+    session_id_factory: Callable[[], str]
+    session_id_validator: Callable[[str], str | None] | None
+    allowed_origins: Iterable[str] | None
+
+    def __init__(self, session_backend: SessionBackend | None = None, **options: Unpack[AppOptions]) -> None:
         """Options are checked here; a bad value raises ``ValueError`` naming the option.
 
-        Sizes are bytes and ``None`` turns a limit off; ``max_form_fields`` is the most fields
-        (text and file parts together) one form body may carry; ``body_timeout`` is the longest wait, in
-        seconds, between two chunks of a request body; ``session_timeout`` is how long, in
-        seconds, an idle session lives; ``allowed_origins`` lists the origins (e.g.
-        ``"https://example.com"``) whose pages may open WebSocket connections.
-        ``session_id_validator`` must depend on the id's text alone: ids it accepted are
-        remembered, so a returning cookie is not checked again (revoke sessions in the backend).
+        - ``body_timeout`` (5.0): the longest wait, in seconds, between two chunks of a body.
+        - ``max_body_size`` (16 MiB), ``max_form_field_size`` (1 MiB): sizes in bytes.
+        - ``max_form_fields`` (1000): the most fields, text and files together, in one form.
+        - ``session_timeout`` (8 hours): how long, in seconds, an idle session lives.
+        - ``session_cookie_secure`` (True): send the session cookie over HTTPS only.
+        - ``session_id_factory``, ``session_id_validator``: make and check session ids (UUIDv4
+          by default). The validator must depend on the id's text alone: ids it accepted are
+          remembered, so a returning cookie is not checked again (revoke sessions in the
+          backend).
+        - ``allowed_origins`` (None): the origins (``"https://example.com"``) whose pages may
+          open WebSocket connections; None allows any.
+
+        ``None`` turns a size or time limit off.
         """
-        super().__init__(
-            session_backend,
-            body_timeout=body_timeout,
-            max_body_size=max_body_size,
-            max_form_field_size=max_form_field_size,
-            max_form_fields=max_form_fields,
-            session_timeout=session_timeout,
-            session_cookie_secure=session_cookie_secure,
-            session_id_factory=session_id_factory,
-            session_id_validator=session_id_validator,
-            allowed_origins=allowed_origins,
-        )
+        super().__init__(session_backend, dict(options))
+
+
+def _read_option(app: App, name: str) -> Any:
+    if name in OPTIONS:
+        return app._settings.read(name)
+    raise AttributeError(f"{type(app).__name__!r} object has no attribute {name!r}")
+
+
+def _assign(app: App, name: str, value: object) -> None:
+    if name in OPTIONS:
+        app._settings.assign(name, value)
+    else:
+        AppCore.__setattr__(app, name, value)
+
+
+# Installed after the class body, so that type checkers still report misspelt attributes.
+setattr(App, "__getattr__", _read_option)
+setattr(App, "__setattr__", _assign)
 
 
 def _compiled() -> bool:
@@ -93,6 +109,8 @@ COMPILED: bool = _compiled()
 
 __all__ = [
     "COMPILED",
+    "JINJA_INSTALLED",
+    "MULTIPART_INSTALLED",
     "SESSION_TIMEOUT",
     "App",
     "CloseOverride",
