@@ -19,8 +19,7 @@ Rules:
 import functools
 import logging
 import types
-from collections.abc import Callable, Iterable
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -37,58 +36,18 @@ from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers, checked_status
 from micropie.responses import encode, outcome_of, redirect, send_text
-from micropie.routes import NOT_A_ROUTE, Route, resolve, split_path
-from micropie.sessions import (
-    SESSION_TIMEOUT,
-    InMemorySessionBackend,
-    SessionBackend,
-    SessionCycle,
-    SessionSettings,
-    new_session_id,
-    validate_session_id,
-)
+from micropie.routes import route_http
+from micropie.sessions import InMemorySessionBackend, SessionBackend, SessionCycle
+from micropie.settings import Settings
 from micropie.streaming import send_stream
 from micropie.templates import TemplateRenderer
 from micropie.websocket import serve_websocket
 
 logger: Final = logging.getLogger("micropie")
 
-# Methods whose requests are never read for a body; DELETE is read when it declares one.
-BODILESS_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
 _COROUTINE: Final = types.CoroutineType
 
-DEFAULT_BODY_TIMEOUT: Final = 5.0
-DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
-DEFAULT_MAX_FORM_FIELD_SIZE: Final = 1024 * 1024
-DEFAULT_MAX_FORM_FIELDS: Final = 1000
 _NO_HEADERS: Final[tuple[()]] = ()
-
-
-def _checked_size(name: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    raise ValueError(f"{name} must be a positive int or None, not {value!r}")
-
-
-def _checked_seconds(name: str, value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
-
-
-def _checked_origins(value: object) -> frozenset[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValueError("allowed_origins must be a collection of origin strings or None")
-    origins = frozenset(value)
-    if not all(isinstance(origin, str) for origin in origins):
-        raise ValueError("allowed_origins must contain only strings")
-    return cast(frozenset[str], origins)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -101,56 +60,22 @@ class AppCore:
     startup_handlers: list[LifespanHandler]
     shutdown_handlers: list[LifespanHandler]
 
-    def __init__(
-        self,
-        session_backend: object = None,
-        *,
-        body_timeout: object = DEFAULT_BODY_TIMEOUT,
-        max_body_size: object = DEFAULT_MAX_BODY_SIZE,
-        max_form_field_size: object = DEFAULT_MAX_FORM_FIELD_SIZE,
-        max_form_fields: object = DEFAULT_MAX_FORM_FIELDS,
-        session_timeout: object = SESSION_TIMEOUT,
-        session_cookie_secure: object = True,
-        session_id_factory: object = new_session_id,
-        session_id_validator: object = validate_session_id,
-        allowed_origins: object = None,
-    ) -> None:
-        # Parameters are ``object`` because compiled code would reject a wrongly typed value
-        # with a TypeError before it could be named; ``micropie.App`` declares the real types.
-        limits = BodyLimits(
-            _checked_size("max_body_size", max_body_size),
-            _checked_size("max_form_field_size", max_form_field_size),
-            _checked_seconds("body_timeout", body_timeout),
-            _checked_size("max_form_fields", max_form_fields),
-        )
-        timeout = _checked_size("session_timeout", session_timeout)
-        if timeout is None:
-            raise ValueError("session_timeout must be a positive int")
-        if not isinstance(session_cookie_secure, bool):
-            raise ValueError(f"session_cookie_secure must be a bool, not {session_cookie_secure!r}")
-        if not callable(session_id_factory):
-            raise ValueError("session_id_factory must be callable")
-        if session_id_validator is not None and not callable(session_id_validator):
-            raise ValueError("session_id_validator must be callable or None")
+    def __init__(self, session_backend: object = None, options: dict[str, object] | None = None) -> None:
+        """``options``: the keyword options of ``micropie.App``, checked by ``settings``."""
+        # ``object``: compiled code would reject a wrongly typed value with a TypeError before
+        # it could be named; ``micropie.App`` declares the real types.
         if session_backend is None:
             session_backend = InMemorySessionBackend()
         elif not isinstance(session_backend, SessionBackend):
             raise ValueError("session_backend must be a SessionBackend")
         self.session_backend = session_backend
-        self._allowed_origins = _checked_origins(allowed_origins)
+        self._settings = Settings(options or {})
         # Where handlers attached at run time live (the interpreted App has a __dict__).
         self._namespace: dict[str, object] | None = getattr(self, "__dict__", None)
         self.middlewares = []
         self.ws_middlewares = []
         self.startup_handlers = []
         self.shutdown_handlers = []
-        self._body_limits = limits
-        self._session_settings = SessionSettings(
-            timeout,
-            session_cookie_secure,
-            cast(Callable[[], str], session_id_factory),
-            cast(Callable[[str], str | None] | None, session_id_validator),
-        )
         self._templates = TemplateRenderer()
 
     @property
@@ -163,17 +88,7 @@ class AppCore:
         if kind == "http":
             await serve_http(self, scope, receive, send)
         elif kind == "websocket":
-            await serve_websocket(
-                self,
-                self._namespace,
-                scope,
-                receive,
-                send,
-                self.session_backend,
-                self._session_settings,
-                self.ws_middlewares,
-                self._allowed_origins,
-            )
+            await serve_websocket(self, scope, receive, send)
         elif kind == "lifespan":
             await run_lifespan(
                 self.startup_handlers, self.shutdown_handlers, receive, send, self.session_backend.close
@@ -196,11 +111,9 @@ class AppCore:
 async def _take_body(
     request: Request, head: RequestHead, receive: Receive, limits: BodyLimits
 ) -> MultipartParse | None:
-    """Read and parse the body; a multipart one is parsed in the background instead."""
-    length = head.content_length
-    if not wants_body(request.method, length, head.transfer_encoding):
-        return None
-    check_declared_length(length, limits)
+    """Read and parse the body (``wants_body`` said there is one); a multipart one is parsed in
+    the background instead."""
+    check_declared_length(head.content_length, limits)
     content_type = head.content_type or ""
     if is_multipart_type(content_type):
         return start_multipart(request, content_type, receive, limits)
@@ -216,29 +129,6 @@ async def _take_body(
         request.body_params = await in_worker(functools.partial(parse_urlencoded, data, limits))
     request.body_parsed = True
     return None
-
-
-def _route(app: AppCore, request: Request, path: str) -> Route:
-    segments = split_path(path)
-    explicit = request.attribute("_route_handler")
-    if explicit is not None:
-        name = str(explicit)
-    else:
-        name = segments[0] if segments else "index"
-        if name.startswith("_") or name.startswith("ws_"):
-            raise HTTPError(404)
-    route = resolve(app, app._namespace, name)
-    if isinstance(route, Route):
-        if not request.path_params:
-            request.path_params = segments[1:]
-        return route
-    if route is NOT_A_ROUTE or explicit is not None:
-        raise HTTPError(404)
-    index = resolve(app, app._namespace, "index")
-    if isinstance(index, Route) and index.info.accepts_positional:
-        request.path_params = segments
-        return index
-    raise HTTPError(404)
 
 
 async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: MultipartParse) -> Arguments:
@@ -323,10 +213,10 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 head = scan_head(raw_headers)
                 cookie = head.cookie
                 if cookie is not None:
-                    session = SessionCycle(app.session_backend, app._session_settings)
+                    session = SessionCycle(app.session_backend, app._settings.sessions)
                     await session.load(request, parse_cookies(cookie))
-                if request.method not in BODILESS_METHODS:
-                    parse = await _take_body(request, head, receive, app._body_limits)
+                if wants_body(request.method, head.content_length, head.transfer_encoding):
+                    parse = await _take_body(request, head, receive, app._settings.body_limits)
             middlewares = app.middlewares
             outcome: Outcome | None = None
             if middlewares:
@@ -335,11 +225,11 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                     if parse is not None:
                         await parse.finish()
                     if session is None:
-                        session = SessionCycle(app.session_backend, app._session_settings)
+                        session = SessionCycle(app.session_backend, app._settings.sessions)
                     await hand_over(request, scope, receive, send, functools.partial(session.finish, request))
                     return
             if outcome is None:
-                route = _route(app, request, path)
+                route = route_http(app, app._namespace, request, path)
                 info = route.info
                 function = route.function
                 if info.params:
@@ -363,7 +253,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                     await _after_request(middlewares, request, outcome)
             if not mounted and (session is not None or request.session):
                 if session is None:
-                    session = SessionCycle(app.session_backend, app._session_settings)
+                    session = SessionCycle(app.session_backend, app._settings.sessions)
                 cookie_header = await session.finish(request)
                 if cookie_header is not None:
                     outcome.add_header(cookie_header)

@@ -1,10 +1,22 @@
-"""Which callable serves a name, and the cache that makes finding it cheap.
+"""All routing policy: which handler serves a request or a WebSocket connection, and the cache
+that makes finding it cheap.
 
 Rules:
-- A route is a callable attached to the app instance, or a function (plain, static or class
-  method, or another callable object) defined on the app's class. Classes, properties, other
-  descriptors and non-callable attributes (``middlewares``, ``request``…) are ``NOT_A_ROUTE``: the caller
-  answers 404 and never falls back to ``index``. A name found nowhere is ``None``.
+- HTTP (``route_http``): the first path segment names the handler, ``/`` is ``index``; names
+  starting with ``_`` or ``ws_`` are never reachable (404). An unknown name falls back to
+  ``index`` only when ``index`` takes positional parameters (it then gets every segment).
+  Middleware may name the handler with ``request._route_handler`` (no ``_``/``ws_`` check, no
+  fallback) and preset ``request.path_params``.
+- WebSocket (``route_websocket``): ``/chat`` is ``ws_chat``, ``/`` is ``ws_index``; a first
+  segment starting with ``_`` is refused; ``request._ws_route_handler`` names the handler.
+  A refusal is ``RouteRefused`` with the close reason.
+- A route is a callable attached to the app instance, or one defined on the app's class: a
+  function, a static or class method, a callable object, or a method-like descriptor
+  (``functools.partialmethod``, ``functools.singledispatchmethod``), which is bound to the app
+  on each call. Classes, properties and every other descriptor (``cached_property``…), and
+  non-callable attributes (``middlewares``, ``request``…) are ``NOT_A_ROUTE``: the caller answers
+  404 and never falls back to ``index``. A descriptor is never run to find out what it is. A
+  name found nowhere is ``None``.
 - Names are looked up without running descriptors: the instance's ``__dict__``, then the
   dictionaries along the class's MRO; attributes that exist only on the metaclass are not routes.
 - Resolutions are cached per class, with their ``HandlerInfo``, under the identity of the
@@ -13,11 +25,14 @@ Rules:
   grow the cache.
 """
 
+import functools
 import types
 from collections.abc import Callable
 from typing import Any, Final
 
 from micropie.binding import HandlerInfo, handler_info
+from micropie.errors import HTTPError
+from micropie.request import Request
 
 _MISSING: Final = object()
 
@@ -42,9 +57,22 @@ Resolution = Route | _NotARoute | None
 
 
 class _Entry:
-    def __init__(self, identity: object, resolution: Route | _NotARoute) -> None:
+    def __init__(self, identity: object, resolution: Route | _NotARoute, descriptor: bool = False) -> None:
+        # What the resolution was computed from: the value read from the class, or for a
+        # method-like descriptor (a new bound object on every read) the descriptor itself.
         self.identity = identity
         self.resolution = resolution
+        self.descriptor = descriptor
+
+
+class _BindOnCall:
+    """Calls a method-like descriptor bound to the app it is given first."""
+
+    def __init__(self, descriptor: Any) -> None:
+        self.descriptor = descriptor
+
+    def __call__(self, app: object, *args: object, **kwargs: object) -> Any:
+        return self.descriptor.__get__(app, type(app))(*args, **kwargs)
 
 
 _class_entries: Final[dict[type, dict[str, _Entry]]] = {}
@@ -57,6 +85,21 @@ def _static_lookup(cls: type, name: str) -> object:
         if name in namespace:
             return namespace[name]
     return _MISSING
+
+
+def _method_like(raw: object) -> bool:
+    return isinstance(raw, (functools.partialmethod, functools.singledispatchmethod))
+
+
+def _classify_descriptor(raw: object, bound: object) -> Route:
+    """The route for a ``partialmethod`` or ``singledispatchmethod`` (``bound``: read from the class)."""
+    if isinstance(raw, functools.singledispatchmethod):
+        # Its parameters are those of the function it dispatches on (after ``self``).
+        info = handler_info(raw.func, skip_first=True)
+    else:
+        # Read from the class, a partialmethod is a function inspect knows the signature of.
+        info = handler_info(bound, skip_first=True)
+    return Route(_BindOnCall(raw), True, info)
 
 
 def _classify(raw: object, bound: object) -> Route | _NotARoute:
@@ -105,7 +148,10 @@ def _resolve_class_attribute(cls: type, name: str, bound: object, identity: obje
     raw = _static_lookup(cls, name)
     if raw is _MISSING:
         return None
-    entry = _Entry(identity, _classify(raw, bound))
+    if _method_like(raw):
+        entry = _Entry(raw, _classify_descriptor(raw, bound), descriptor=True)
+    else:
+        entry = _Entry(identity, _classify(raw, bound))
     _store(_class_entries, cls, name, entry)
     return entry.resolution
 
@@ -125,14 +171,66 @@ def resolve(app: object, namespace: dict[str, object] | None, name: str) -> Reso
     cls = type(app)
     if namespace is not None and name in namespace:
         return _resolve_attached(cls, name, namespace[name])
+    entries = _class_entries.get(cls)
+    entry = None if entries is None else entries.get(name)
+    if entry is not None and entry.descriptor and _static_lookup(cls, name) is entry.identity:
+        return entry.resolution
     bound = getattr(cls, name, _MISSING)
     if bound is _MISSING:
         return None
     # A class method is bound anew on every read from the class; its function is stable.
     identity = bound.__func__ if isinstance(bound, types.MethodType) else bound
-    entries = _class_entries.get(cls)
-    if entries is not None:
-        entry = entries.get(name)
-        if entry is not None and entry.identity is identity:
-            return entry.resolution
+    if entry is not None and entry.identity is identity:
+        return entry.resolution
     return _resolve_class_attribute(cls, name, bound, identity)
+
+
+class RouteRefused(Exception):
+    """No WebSocket handler for the connection; the reason closes it (code 1008)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def route_http(app: object, namespace: dict[str, object] | None, request: Request, path: str) -> Route:
+    """The handler for an HTTP request to ``path``, with ``request.path_params`` set; 404 if none."""
+    segments = split_path(path)
+    explicit = request.attribute("_route_handler")
+    if explicit is not None:
+        name = str(explicit)
+    else:
+        name = segments[0] if segments else "index"
+        if name.startswith("_") or name.startswith("ws_"):
+            raise HTTPError(404)
+    route = resolve(app, namespace, name)
+    if isinstance(route, Route):
+        if not request.path_params:
+            request.path_params = segments[1:]
+        return route
+    if route is NOT_A_ROUTE or explicit is not None:
+        raise HTTPError(404)
+    index = resolve(app, namespace, "index")
+    if isinstance(index, Route) and index.info.accepts_positional:
+        request.path_params = segments
+        return index
+    raise HTTPError(404)
+
+
+def route_websocket(app: object, namespace: dict[str, object] | None, request: Request, path: str) -> Route:
+    """The handler for a WebSocket connection to ``path``, with ``request.path_params`` set."""
+    segments = split_path(path)
+    explicit = request.attribute("_ws_route_handler")
+    if explicit is not None:
+        name = str(explicit)
+    else:
+        first = segments[0] if segments else "index"
+        if first.startswith("_"):
+            raise RouteRefused("Private handler not allowed")
+        name = "ws_" + first
+    route = resolve(app, namespace, name)
+    if not isinstance(route, Route):
+        raise RouteRefused("No matching WebSocket route")
+    if not request.path_params:
+        request.path_params = segments[1:]
+    return route

@@ -1,9 +1,8 @@
 """WebSocket connections: the ``WebSocket`` object handlers use, and routing a connection.
 
 Rules:
-- ``/chat`` is served by ``ws_chat`` and ``/`` by ``ws_index``; a first segment starting with
-  ``_`` closes with 1008, an unknown name with 1008 "No matching WebSocket route". Middleware may
-  name the handler with ``request._ws_route_handler``.
+- Which handler serves a connection is ``routes.route_websocket``'s decision; a refusal
+  (a private name, no such handler) closes with 1008 and its reason.
 - With ``allowed_origins`` set, a handshake whose ``Origin`` is not listed closes with 1008
   before middleware or handler run (cross-site WebSocket hijacking of cookie sessions).
   Handshakes without ``Origin`` (non-browser clients) are allowed.
@@ -21,7 +20,7 @@ Rules:
 """
 
 import logging
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from micropie import jsoncodec
 from micropie.asgi import Receive, Scope, Send
@@ -30,8 +29,9 @@ from micropie.errors import HTTPError
 from micropie.headers import encode_header, header_value, parse_cookies
 from micropie.middleware import WebSocketMiddleware
 from micropie.request import WebSocketRequest, current_request
-from micropie.routes import Route, resolve, split_path
+from micropie.routes import RouteRefused, route_websocket
 from micropie.sessions import SessionBackend, SessionCycle, SessionSettings, session_cookie
+from micropie.settings import Settings
 
 logger: Final = logging.getLogger("micropie")
 
@@ -152,23 +152,6 @@ async def _refuse(send: Send, code: int, reason: str) -> None:
         logger.debug("Closing a WebSocket connection failed", exc_info=True)
 
 
-def _handler_for(
-    app: object, namespace: dict[str, object] | None, request: WebSocketRequest, segments: list[str]
-) -> Route:
-    explicit = request.attribute("_ws_route_handler")
-    if explicit is not None:
-        name = str(explicit)
-    else:
-        first = segments[0] if segments else "index"
-        if first.startswith("_"):
-            raise _Refused(1008, "Private handler not allowed")
-        name = "ws_" + first
-    route = resolve(app, namespace, name)
-    if not isinstance(route, Route):
-        raise _Refused(1008, "No matching WebSocket route")
-    return route
-
-
 def _bind(info: HandlerInfo, request: WebSocketRequest, websocket: WebSocket) -> Arguments:
     """The handler's arguments: the WebSocket first, the rest bound like an HTTP handler's."""
     if not info.params:
@@ -187,26 +170,28 @@ def _bind(info: HandlerInfo, request: WebSocketRequest, websocket: WebSocket) ->
     return arguments
 
 
-async def serve_websocket(
-    app: object,
-    namespace: dict[str, object] | None,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    backend: SessionBackend,
-    settings: SessionSettings,
-    middlewares: list[WebSocketMiddleware],
-    allowed_origins: frozenset[str] | None,
-) -> None:
+class WebSocketHost(Protocol):
+    """What serving a connection needs from the application (``dispatch.AppCore``)."""
+
+    session_backend: SessionBackend
+    ws_middlewares: list[WebSocketMiddleware]
+    _settings: Settings
+    _namespace: dict[str, object] | None
+
+
+async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, send: Send) -> None:
     request = WebSocketRequest(scope)
     token = current_request.set(request)
+    settings = app._settings
+    middlewares = app.ws_middlewares
     try:
         raw_headers = scope.get("headers", ())
+        allowed_origins = settings.allowed_origins
         if allowed_origins is not None:
             origin = header_value(raw_headers, b"origin")
             if origin is not None and origin not in allowed_origins:
                 raise _Refused(1008, "Origin not allowed")
-        session = SessionCycle(backend, settings)
+        session = SessionCycle(app.session_backend, settings.sessions)
         cookie = header_value(raw_headers, b"cookie", "; ")
         if cookie is not None:
             await session.load(request, parse_cookies(cookie))
@@ -216,12 +201,12 @@ async def serve_websocket(
                 code = refusal.get("code", 1008)
                 reason = refusal.get("reason", "Middleware rejected")
                 raise _Refused(code if isinstance(code, int) else 1008, str(reason))
-        segments = split_path(scope.get("path", "/"))
-        route = _handler_for(app, namespace, request, segments)
-        if not request.path_params:
-            request.path_params = segments[1:]
+        try:
+            route = route_websocket(app, app._namespace, request, scope.get("path", "/"))
+        except RouteRefused as refused_route:
+            raise _Refused(1008, refused_route.reason) from None
         session_id = session.connection_id()
-        websocket = WebSocket(receive, send, session_id, settings)
+        websocket = WebSocket(receive, send, session_id, settings.sessions)
         websocket._cookie_pending = session_id != session.id
         arguments = _bind(route.info, request, websocket)
         if route.takes_app:
