@@ -6,7 +6,8 @@ Rules:
   so a request whose handler is cached does no introspection.
 - Sources, first hit wins: path segments (positional parameters, in order; ``*args`` takes the
   rest), the query string, form fields, the top-level keys of a JSON object body, multipart
-  files, then the default. Keyword-only parameters skip the path. ``**kwargs`` takes every other
+  files, then the default. From the query string and form fields the first value that is not
+  blank is taken: a blank value (``?n=``, ``n=``) counts as absent, as in MicroPie. Keyword-only parameters skip the path. ``**kwargs`` takes every other
   query, form, JSON and file name. The session is never a source.
 - A parameter with a converter gets its value converted; defaults are used as written.
 - ``bind`` never waits. If a value may still arrive in a multipart body being parsed, it raises
@@ -19,7 +20,7 @@ from typing import Any, Final
 
 from micropie.conversion import ConversionError, Converter, converter_for
 from micropie.errors import HTTPError
-from micropie.request import Request
+from micropie.request import Request, first_filled
 
 POSITIONAL: Final = 0
 VAR_POSITIONAL: Final = 1
@@ -165,12 +166,12 @@ def bind(info: HandlerInfo, request: Request, parsing: bool, skip: int = 0) -> A
 
 def _lookup(request: Request, param: HandlerParam, parsing: bool) -> object:
     name = param.name
-    values = request.query_params.get(name)
-    if values:
-        return _convert(param, values[0])
-    values = request.body_params.get(name)
-    if values:
-        return _convert(param, values[0])
+    text = first_filled(request.query_params.get(name))
+    if text is not None:
+        return _convert(param, text)
+    text = first_filled(request.body_params.get(name))
+    if text is not None:
+        return _convert(param, text)
     document = request._json
     if isinstance(document, dict) and name in document:
         return _convert(param, document[name])
@@ -185,12 +186,12 @@ def _lookup(request: Request, param: HandlerParam, parsing: bool) -> object:
 
 
 def _collect_extras(request: Request, bound: frozenset[str], kwargs: dict[str, object]) -> None:
-    for name, values in request.query_params.items():
-        if values and name not in bound and name not in kwargs:
-            kwargs[name] = values[0]
-    for name, values in request.body_params.items():
-        if values and name not in bound and name not in kwargs:
-            kwargs[name] = values[0]
+    for source in (request.query_params, request.body_params):
+        for name, values in source.items():
+            if name not in bound and name not in kwargs:
+                text = first_filled(values)
+                if text is not None:
+                    kwargs[name] = text
     document = request._json
     if isinstance(document, dict):
         for key, value in document.items():

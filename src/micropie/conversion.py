@@ -16,7 +16,9 @@ Rules:
   - ``bool``: true/false, 1/0, yes/no, on/off, in any case.
 - An ``UploadedFile`` parameter accepts only a file the multipart parse produced (its content is
   a queue); a string, or a JSON object shaped like a file, is a ``ConversionError``.
-- For ``X | None``, JSON null and (for ``int``, ``float`` and ``bool``) the empty string give None.
+- For ``X | None``, JSON null and (for ``int``, ``float`` and ``bool``) an empty string that
+  reaches conversion (a JSON string or a path segment; blank query and form values count as
+  absent before that, see ``binding``) give None.
 - The converter is chosen once per handler (``converter_for``), never per request.
 """
 

@@ -38,7 +38,7 @@ from micropie.asgi import Receive
 from micropie.body import BodyLimits, ClientDisconnected, checked_chunk, field_too_large, receive_within
 from micropie.body import too_many_fields
 from micropie.errors import HTTPError
-from micropie.request import Request, UploadedFile
+from micropie.request import Request, UploadedFile, first_filled
 
 logger: Final = logging.getLogger("micropie")
 
@@ -214,7 +214,7 @@ class MultipartParse:
 
     def has(self, name: str) -> bool:
         request = self.request
-        return name in request.files or bool(request.body_params.get(name))
+        return name in request.files or first_filled(request.body_params.get(name)) is not None
 
     async def wait_for(self, name: str | None) -> None:
         """Wait until field ``name`` arrives (None: every field) or the parse ends."""

@@ -10,6 +10,9 @@ Rules:
   first read and may also be replaced.
 - ``body_params`` holds form fields only; a JSON body lives in ``_json`` and is read through
   ``json()``; the raw bytes of a buffered body are ``body``.
+- ``query_params`` and ``body_params`` keep every value as sent, blank ones (``?n=``) included.
+  Reading a value (``query()``, ``form()``, and binding handler parameters) takes the first one
+  that is not blank: as in MicroPie, a blank value counts as absent.
 - ``current_request`` is a context variable, so concurrent requests never see each other.
 """
 
@@ -43,6 +46,15 @@ _OWN_ATTRIBUTES: Final = frozenset(
         "_extras",
     }
 )
+
+
+def first_filled(values: list[str] | None) -> str | None:
+    """The first value that is not blank, or None: a blank value (``?n=``) counts as absent."""
+    if values:
+        for value in values:
+            if value:
+                return value
+    return None
 
 
 class UploadedFile(TypedDict):
@@ -138,14 +150,14 @@ class Request:
         self._query_params = value
 
     def query(self, name: str, default: str | None = None) -> str | None:
-        """The first value of query parameter ``name``, or ``default``."""
-        values = self.query_params.get(name)
-        return values[0] if values else default
+        """The first non-blank value of query parameter ``name``, or ``default``."""
+        value = first_filled(self.query_params.get(name))
+        return default if value is None else value
 
     def form(self, name: str, default: str | None = None) -> str | None:
-        """The first value of form field ``name``, or ``default``."""
-        values = self.body_params.get(name)
-        return values[0] if values else default
+        """The first non-blank value of form field ``name``, or ``default``."""
+        value = first_filled(self.body_params.get(name))
+        return default if value is None else value
 
     def json(self, name: str | None = None, default: Any = None) -> Any:
         """The parsed JSON body (``{}`` without one), or its top-level key ``name``.
