@@ -1,4 +1,4 @@
-"""Property-based fuzzing of HTTP requests through the ASGI interface (SPEC §1, §3, §5, §6).
+"""Property-based fuzzing of HTTP requests through the ASGI interface.
 
 What is fuzzed (strategies in ``fuzz_strategies``): the method, the path (handler names, names
 that are no routes, odd unicode, lone surrogates, raw bytes decoded as servers do) and
@@ -66,7 +66,7 @@ from micropie.asgi import Message
 BODY_TIMEOUT = 0.5
 REQUEST_DEADLINE = 5.0
 # How deep a JSON document must parse. Deeper ones reach the parsers' recursion limits, which
-# depend on how much stack the caller already uses; SPEC §5 lets those be a 400.
+# depend on how much stack the caller already uses; the rules let those be a 400.
 TRUSTED_DEPTH = 512
 
 # The interpreter's limit as the module is imported, outside Hypothesis (1000 by default).
@@ -146,7 +146,7 @@ class FuzzApp(App):
 
     def stream_sync(self) -> Iterator[str]:
         yield "first;"
-        # Runs in a worker thread; SPEC §6 says self.request works there.
+        # Runs in a worker thread, where self.request works too.
         yield f"method of {len(self.request.method)} characters;"
         yield "last"
 

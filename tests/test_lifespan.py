@@ -1,4 +1,4 @@
-"""SPEC §10 (lifespan) and §1's rule that unknown scope types are ignored."""
+"""The lifespan protocol, and the rule that unknown scope types are ignored."""
 
 import asyncio
 

@@ -1,4 +1,4 @@
-"""SPEC §8 (HTTP middleware, sub-application mounts) and §2's explicit routing by middleware."""
+"""HTTP middleware, sub-application mounts and explicit routing by middleware."""
 
 import json
 import uuid

@@ -1,4 +1,4 @@
-"""SPEC §5 multipart: streamed parsing concurrent with the handler, limits, failures, memory."""
+"""Multipart: streamed parsing concurrent with the handler, limits, failures, memory."""
 
 import asyncio
 import os

@@ -1,4 +1,4 @@
-"""SPEC §7: RedisSessionBackend against a real redis-server of the tests' own.
+"""RedisSessionBackend against a real redis-server of the tests' own.
 
 Redis's own command statistics (``INFO commandstats``) count what each request costs.
 """

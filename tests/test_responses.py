@@ -1,4 +1,4 @@
-"""SPEC §6: every response form, headers and their sanitising, malformed results, errors."""
+"""Every response form, headers and their sanitising, malformed results, errors."""
 
 import logging
 from typing import Any

@@ -1,4 +1,4 @@
-"""SPEC §2: the first path segment names the handler; what is and is not a route."""
+"""The first path segment names the handler; what is and is not a route."""
 
 import functools
 from typing import Any, ClassVar

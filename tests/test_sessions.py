@@ -1,4 +1,4 @@
-"""SPEC §7: cookie sessions, their ids, their life cycle, and the in-memory backend."""
+"""Cookie sessions, their ids, their life cycle, and the in-memory backend."""
 
 import asyncio
 import uuid

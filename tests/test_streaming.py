@@ -1,4 +1,4 @@
-"""SPEC §6 streaming: iterators streamed, stopped on disconnect, sync ones off the event loop."""
+"""Streaming: iterators streamed, stopped on disconnect, sync ones off the event loop."""
 
 import asyncio
 import logging

@@ -1,4 +1,4 @@
-"""SPEC §1 templates: Jinja2 from ./templates, autoescaped, rendered asynchronously."""
+"""Templates: Jinja2 from ./templates, autoescaped, rendered asynchronously."""
 
 from pathlib import Path
 

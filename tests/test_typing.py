@@ -1,4 +1,4 @@
-"""SPEC §11: user apps are type-checked against the installed package.
+"""User apps are type-checked against the installed package.
 
 mypy runs as a user's would: from a directory outside the repository, with no ``MYPYPATH`` and
 no project configuration, so it finds ``micropie`` where the environment installed it (the
@@ -152,6 +152,33 @@ async def read_number(ws: WebSocket) -> int:
         'Incompatible return value type (got "str", expected "int")',
     ),
     Mistake(
+        "misspelt option attribute",
+        """
+def configure(app: App) -> None:
+    app.max_body_sise = 4  # here
+""",
+        "attr-defined",
+        '"App" has no attribute "max_body_sise"',
+    ),
+    Mistake(
+        "option attribute of the wrong type",
+        """
+def configure_size(app: App) -> None:
+    app.max_body_size = "big"  # here
+""",
+        "assignment",
+        'Incompatible types in assignment (expression has type "str", variable has type "int | None")',
+    ),
+    Mistake(
+        "unknown keyword option",
+        """
+def make() -> App:
+    return App(max_body_sise=4)  # here
+""",
+        "call-arg",
+        'Unexpected keyword argument "max_body_sise" for "App"',
+    ),
+    Mistake(
         "template name passed by keyword",
         """
 class Page(App):
@@ -213,3 +240,64 @@ def test_mypy_reports_the_mistake(mistakes_report: Report, mistake: Mistake) -> 
 def test_mypy_reports_nothing_but_the_mistakes(mistakes_report: Report) -> None:
     unexpected = set(mistakes_report.errors) - set(mistakes_report.lines.values())
     assert not unexpected, mistakes_report.output
+
+
+MICROPIE_STYLE = """\
+import functools
+from typing import Any
+
+from micropie import JINJA_INSTALLED, MULTIPART_INSTALLED, App, HttpMiddleware, Request
+from micropie import WebSocketMiddleware, WebSocketRequest
+from micropie.middleware import ResponseOverride
+
+
+class Timing(HttpMiddleware):
+    async def before_request(self, request: Request) -> dict[str, Any] | None:
+        return None
+
+    async def after_request(
+        self, request: Request, status_code: int, response_body: Any, extra_headers: list[Any]
+    ) -> dict[str, Any] | None:
+        return {"headers": [*extra_headers, ("X-Timing", "1")]}
+
+
+class Typed(HttpMiddleware):
+    async def before_request(self, request: Request) -> ResponseOverride | None:
+        return {"status_code": 403, "body": "no"}
+
+    async def after_request(
+        self, request: Request, status_code: int, response_body: object,
+        extra_headers: list[tuple[str, str]],
+    ) -> ResponseOverride | None:
+        return None
+
+
+class Guard(WebSocketMiddleware):
+    async def before_websocket(self, request: WebSocketRequest) -> dict[str, Any] | None:
+        return {"code": 1008, "reason": "no"}
+
+    async def after_websocket(self, request: WebSocketRequest) -> None:
+        return None
+
+
+class Site(App):
+    async def _greet(self, greeting: str, name: str) -> str:
+        return f"{greeting}, {name}"
+
+    hello = functools.partialmethod(_greet, "Hello")
+
+
+app = Site(max_body_size=1024, body_timeout=None, allowed_origins=["https://example.com"])
+app.max_body_size = 4
+app.session_cookie_secure = False
+limit: int | None = app.max_body_size
+flags: tuple[bool, bool] = (MULTIPART_INSTALLED, JINJA_INSTALLED)
+app.middlewares.extend([Timing(), Typed()])
+app.ws_middlewares.append(Guard())
+"""
+
+
+def test_micropie_style_apps_and_typed_hooks_pass_strict_mypy(tmp_path: Path, mypy_cache: Path) -> None:
+    (tmp_path / "site.py").write_text(MICROPIE_STYLE)
+    result = run_mypy(tmp_path, mypy_cache, "site.py")
+    assert result.returncode == 0, result.stdout + result.stderr

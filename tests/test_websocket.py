@@ -1,4 +1,4 @@
-"""SPEC §9: WebSocket routing, binding, the WebSocket object, middleware, sessions, origins."""
+"""WebSocket routing, binding, the WebSocket object, middleware, sessions, origins."""
 
 import json
 import uuid

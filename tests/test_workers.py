@@ -1,4 +1,4 @@
-"""SPEC §7: with Redis, a session survives whichever worker process serves each request.
+"""With Redis, a session survives whichever worker process serves each request.
 
 Real servers with two worker processes, a real HTTP client that opens a new connection for
 every request (so the kernel spreads them over both workers), and a cookie jar.

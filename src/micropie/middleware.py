@@ -9,6 +9,9 @@ Rules:
   ``request._subapp_path`` and optionally ``request._subapp_mount_path``, or route it explicitly
   with ``request._route_handler`` and a preset ``request.path_params``.
 - The bases are abstract (see ``abstract``): a subclass implements both methods.
+- A hook may be annotated to return the typed ``ResponseOverride`` (or ``CloseOverride``), or
+  a plain ``dict[str, Any]`` as MicroPie's hooks are: the bases accept either, so both
+  type-check as overrides.
 - ``before_websocket`` returning a dict closes the connection with its ``code`` (default 1008)
   and ``reason``; ``after_websocket`` runs when the handler has finished.
 """
@@ -47,7 +50,7 @@ class HttpMiddleware:
         require_overrides(self, HttpMiddleware, ("before_request", "after_request"))
 
     @abstractmethod
-    async def before_request(self, request: Request) -> ResponseOverride | None:
+    async def before_request(self, request: Request) -> ResponseOverride | dict[str, Any] | None:
         """Inspect or decorate ``request``; return a response to send it instead of routing."""
 
     @abstractmethod
@@ -57,7 +60,7 @@ class HttpMiddleware:
         status_code: int,
         response_body: object,
         extra_headers: list[tuple[str, str]],
-    ) -> ResponseOverride | None:
+    ) -> ResponseOverride | dict[str, Any] | None:
         """Inspect the response; return the parts to replace."""
 
 
@@ -69,7 +72,7 @@ class WebSocketMiddleware:
         require_overrides(self, WebSocketMiddleware, ("before_websocket", "after_websocket"))
 
     @abstractmethod
-    async def before_websocket(self, request: WebSocketRequest) -> CloseOverride | None:
+    async def before_websocket(self, request: WebSocketRequest) -> CloseOverride | dict[str, Any] | None:
         """Inspect ``request``; return a close code and reason to refuse the connection."""
 
     @abstractmethod

@@ -14,8 +14,9 @@ Rules:
 - Sync iterables are iterated (``iter()``, every ``next()``, ``close()``) in worker threads, one
   step at a time, in a copy of the request's context, so a slow ``next()`` never blocks the
   event loop and ``self.request`` works there as in the handler.
-- When the stream ends, nothing it started is left running: the watcher task is cancelled and
-  awaited.
+- When the stream ends, nothing it started is left running: the watcher task (and the pump,
+  if the client left) is cancelled and awaited. If serving the request is itself cancelled,
+  both tasks are cancelled and left to finish on their own (no ``await`` may follow there).
 - No ``await`` inside ``finally`` here: compiled, an ``await`` in the ``finally`` of a cancelled
   task leaks its CancelledError into another task's ``finally`` that also awaits (mypyc 2.4).
   Cleanup that awaits runs in ``except BaseException`` and on the normal path instead.

@@ -2,8 +2,9 @@
 
 Rules:
 - Templates load from ``./templates`` (relative to the working directory at first use) with
-  autoescaping on for HTML and XML, and render asynchronously; loading, which reads files, runs
-  in a worker thread.
+  autoescaping on for HTML and XML, and render asynchronously. The named template is loaded in
+  a worker thread; templates it extends or includes are loaded by Jinja2 while rendering, on
+  the event loop (each file once: Jinja2 caches what it loaded).
 - Jinja2 is optional: without it, rendering logs how to install it and raises, so the request
   fails with a 500 instead of sending an error page as a success.
 """
