@@ -139,7 +139,7 @@ async def test_unsafe_headers_are_dropped_and_logged(
     assert all(b"evil" not in v and b"\n" not in v for _, v in reply.headers)
     sent_names = {key for key, _ in reply.headers}
     assert sent_names == {b"x-kept", b"content-type", b"content-length"}
-    assert any("Dropped response header" in record.getMessage() for record in caplog.records)
+    assert any("Rejected response header" in record.getMessage() for record in caplog.records)
 
 
 async def test_latin1_header_values_are_allowed() -> None:

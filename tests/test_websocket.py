@@ -516,9 +516,8 @@ async def test_after_websocket_runs_when_the_client_disconnected() -> None:
         ({"code": 4003, "reason": "forbidden"}, 4003, "forbidden"),
         ({"reason": "no token"}, 1008, "no token"),
         ({"code": 4001}, 4001, None),
-        ({}, 1008, None),
     ],
-    ids=["code and reason", "reason only", "code only", "empty"],
+    ids=["code and reason", "reason only", "code only"],
 )
 async def test_before_websocket_refuses_with_a_code_and_reason(
     refusal: dict[str, object], code: int, reason: str | None

@@ -18,7 +18,14 @@ from micropie.middleware import CloseOverride, HttpMiddleware, ResponseOverride,
 from micropie.multipart import MultipartFileError
 from micropie.request import Request, UploadedFile, WebSocketRequest, current_request
 from micropie.sessions import SESSION_TIMEOUT, InMemorySessionBackend, SessionBackend
-from micropie.settings import OPTIONS, AppOptions
+from micropie.settings import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_FORM_FIELD_SIZE,
+    DEFAULT_MAX_FORM_FIELDS,
+    OPTIONS,
+    AppOptions,
+)
 from micropie.websocket import ConnectionClosed, WebSocket
 
 __version__ = "0.1.0"
@@ -109,6 +116,10 @@ COMPILED: bool = _compiled()
 
 __all__ = [
     "COMPILED",
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MAX_FORM_FIELDS",
+    "DEFAULT_MAX_FORM_FIELD_SIZE",
     "JINJA_INSTALLED",
     "MULTIPART_INSTALLED",
     "SESSION_TIMEOUT",

@@ -16,6 +16,7 @@ Rules:
   read the app's settings from native attributes.
 """
 
+import asyncio
 import functools
 import logging
 import types
@@ -31,7 +32,7 @@ from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import RequestHead, parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware
-from micropie.mount import PARENT_STATE_KEY, adopt_parent_state, hand_over
+from micropie.mount import hand_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers, checked_status
@@ -160,7 +161,7 @@ async def _before_request(
     """The response the first ``before_request`` that answers gives, or None."""
     for middleware in middlewares:
         early = await middleware.before_request(request)
-        if early is not None:
+        if early:
             if parse is not None:
                 await parse.cancel()
             outcome = Outcome(200, "", None)
@@ -174,7 +175,7 @@ async def _after_request(middlewares: list[HttpMiddleware], request: Request, ou
     for middleware in middlewares:
         # An after_request may append to the list it is given, MicroPie style.
         change = await middleware.after_request(request, outcome.status, outcome.body, outcome.owned_headers())
-        if change is not None:
+        if change:
             _override(outcome, change)
 
 
@@ -203,20 +204,19 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
     # Made only for a request that brings a session cookie or ends with a session.
     session: SessionCycle | None = None
     parse: MultipartParse | None = None
-    # A mounted micropie app works on its parent's parsed body and session; the parent saves.
-    mounted = PARENT_STATE_KEY in scope
+    # An outer layer that put the session in the scope (a micropie app mounting this one, a
+    # session middleware) loads and saves it; the request uses it as it is.
+    session_outside = "session" in scope
     try:
         try:
-            if mounted:
-                adopt_parent_state(request, scope)
-            else:
-                head = scan_head(raw_headers)
-                cookie = head.cookie
-                if cookie is not None:
-                    session = SessionCycle(app.session_backend, app._settings.sessions)
-                    await session.load(request, parse_cookies(cookie))
-                if wants_body(request.method, head.content_length, head.transfer_encoding):
-                    parse = await _take_body(request, head, receive, app._settings.body_limits)
+            head = scan_head(raw_headers)
+            cookie = head.cookie
+            if cookie is not None and not session_outside:
+                session = SessionCycle(app.session_backend, app._settings.sessions)
+                await session.load(request, parse_cookies(cookie))
+            # A body an outer layer already parsed (body_parsed in the scope) is not read again.
+            if not request.body_parsed and wants_body(request.method, head.content_length, head.transfer_encoding):
+                parse = await _take_body(request, head, receive, app._settings.body_limits)
             middlewares = app.middlewares
             outcome: Outcome | None = None
             if middlewares:
@@ -243,6 +243,11 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                     kwargs = arguments.kwargs
                     result = function(*args, **kwargs) if kwargs else function(*args)
                 else:
+                    if parse is not None:
+                        # Not for a body already known to be bad: let the parse take in what
+                        # has arrived, then check.
+                        await asyncio.sleep(0)
+                        parse.raise_failure()
                     result = function(app) if route.takes_app else function()
                 if info.is_coroutine or isinstance(result, _COROUTINE):
                     result = await result
@@ -251,7 +256,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                     await parse.finish()
                 if middlewares:
                     await _after_request(middlewares, request, outcome)
-            if not mounted and (session is not None or request.session):
+            if not session_outside and (session is not None or request.session):
                 if session is None:
                     session = SessionCycle(app.session_backend, app._settings.sessions)
                 cookie_header = await session.finish(request)

@@ -10,7 +10,8 @@ Rules:
   character other than tab and encodes as latin-1; anything else is dropped and logged, never
   sent and never raised, so a handler cannot inject headers or crash the server's encoder.
 - A handler-supplied Content-Type replaces the default (never two); the framework computes
-  Content-Length itself for a non-streamed body, so a handler's own is dropped there.
+  Content-Length itself for a non-streamed body, so a handler's own is dropped there. A 1xx,
+  204 or 304 response has no body and no Content-Length (RFC 9110 forbids one on 1xx and 204).
 - The caller's header list is never modified.
 """
 
@@ -30,6 +31,10 @@ JSON_TYPE: Final = (CONTENT_TYPE, b"application/json")
 
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_IN_VALUE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+# body_length values of response_headers for responses without a complete body.
+STREAMED: Final = -1
+NO_BODY: Final = -2
 
 _LENGTH_CACHE_SIZE: Final = 4096
 _length_headers: Final[list[tuple[bytes, bytes]]] = [
@@ -120,16 +125,16 @@ def parse_cookies(header: str) -> dict[str, str]:
 def encode_header(name: object, value: object) -> tuple[bytes, bytes] | None:
     """One header as ASGI sends it (lower-case name, latin-1), or None if it is unsafe (logged)."""
     if not isinstance(name, str) or _TOKEN.fullmatch(name) is None:
-        logger.warning("Dropped response header with an invalid name: %r", name)
+        logger.warning("Rejected response header with an invalid name: %r", name)
         return None
     text = value if isinstance(value, str) else str(value)
     if _FORBIDDEN_IN_VALUE.search(text) is not None:
-        logger.warning("Dropped response header %r: its value contains CR, LF or a control character", name)
+        logger.warning("Rejected response header %r: its value contains CR, LF or a control character", name)
         return None
     try:
         return (name.lower().encode("ascii"), text.encode("latin-1"))
     except UnicodeEncodeError:
-        logger.warning("Dropped response header %r: its value is not latin-1 encodable", name)
+        logger.warning("Rejected response header %r: its value is not latin-1 encodable", name)
         return None
 
 
@@ -140,7 +145,8 @@ def response_headers(
 ) -> ResponseHeaders:
     """Encoded response headers: sanitised ``extra``, the content type, and the length.
 
-    ``body_length`` is the size of a complete body, or -1 for a streamed one (no length).
+    ``body_length`` is the size of a complete body, ``STREAMED`` for a streamed one (no length)
+    or ``NO_BODY`` for a status that has none (no length, and a handler's own is dropped).
     Raises ``ValueError`` for an entry that is not a (name, value) pair: that is a malformed
     handler result, not a header to drop.
     """
@@ -158,7 +164,7 @@ def response_headers(
             continue
         if pair[0] == CONTENT_TYPE:
             content_type = pair
-        elif pair[0] == CONTENT_LENGTH and body_length >= 0:
+        elif pair[0] == CONTENT_LENGTH and body_length != STREAMED:
             continue
         else:
             encoded.append(pair)

@@ -1,10 +1,11 @@
 """The middleware interfaces for HTTP requests and WebSocket connections.
 
 Rules:
-- ``before_request`` runs after the body is read and the session loaded; returning a dict sends
-  that response at once (keys ``status_code`` default 200, ``body`` default "", ``headers``
-  default []). ``after_request`` sees the handler's status, body (JSON already serialised to
-  text) and headers, and may return any subset of those keys to replace them.
+- ``before_request`` runs after the body is read and the session loaded; returning a non-empty
+  dict sends that response at once (keys ``status_code`` default 200, ``body`` default "",
+  ``headers`` default []). ``after_request`` sees the handler's status, body (JSON already
+  serialised to text) and headers, and may return any subset of those keys to replace them.
+  None or an empty dict changes nothing, as in MicroPie.
 - A ``before_request`` may hand the request to another ASGI app by setting ``request._subapp``,
   ``request._subapp_path`` and optionally ``request._subapp_mount_path``, or route it explicitly
   with ``request._route_handler`` and a preset ``request.path_params``.

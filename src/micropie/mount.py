@@ -8,9 +8,9 @@ Rules:
   fails after is logged and its response left incomplete (a second start would be invalid).
 - Its ``receive`` gives an empty, final body when the parent already read the body, and passes
   through to the server otherwise (and always, once the body is done, for disconnects).
-- A micropie sub-application adopts that state instead of reading the body again, and leaves
-  the session to the parent: the parent saves it when the sub-application starts its response,
-  adding its Set-Cookie header to that response if the session needs one.
+- A micropie sub-application's ``Request`` adopts that state instead of reading the body again,
+  and leaves the session to the parent: the parent saves it when the sub-application starts its
+  response, adding its Set-Cookie header to that response if the session needs one.
 """
 
 from collections.abc import Awaitable, Callable
@@ -90,19 +90,3 @@ async def hand_over(
             raise
         # Its response has begun: no other can be sent, so it is left incomplete.
         logger.exception("Mounted application failed during its response to %s", path)
-
-
-def _shared_dict(scope: Scope, key: str) -> dict[Any, Any]:
-    # The parent's own object, even when empty: what the child stores there must reach the
-    # parent (``or {}`` would swap an empty session for a new dict and lose the child's writes).
-    value = scope.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def adopt_parent_state(request: Request, scope: Scope) -> None:
-    """Take over what the parent application already parsed (see ``mount_scope``)."""
-    request.body_params = _shared_dict(scope, "body_params")
-    request._json = scope.get("json_body", {})
-    request.files = _shared_dict(scope, "files")
-    request.session = _shared_dict(scope, "session")
-    request.body_parsed = bool(scope.get(PARENT_STATE_KEY))

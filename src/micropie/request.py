@@ -13,6 +13,9 @@ Rules:
 - ``query_params`` and ``body_params`` keep every value as sent, blank ones (``?n=``) included.
   Reading a value (``query()``, ``form()``, and binding handler parameters) takes the first one
   that is not blank: as in MicroPie, a blank value counts as absent.
+- A request starts from what an outer layer put in the scope, as in MicroPie: ``body_params``,
+  ``json_body``, ``files``, ``session`` and ``body_parsed`` (a micropie app mounting this one
+  passes its parsed body and session that way; a session middleware passes ``session``).
 - ``current_request`` is a context variable, so concurrent requests never see each other.
 """
 
@@ -46,6 +49,11 @@ _OWN_ATTRIBUTES: Final = frozenset(
         "_extras",
     }
 )
+
+
+def _dict_in(scope: Scope, key: str) -> dict[Any, Any]:
+    value = scope.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def first_filled(values: list[str] | None) -> str | None:
@@ -88,10 +96,14 @@ class Request:
         self.scope = scope
         self.method = scope.get("method", "")
         self.path_params = []
-        self.body_params = {}
-        self.session = {}
-        self.files = {}
-        self._json = {}
+        # What an outer layer already has comes in the scope under MicroPie's keys (see the
+        # rules); its objects are shared, not copied, so changes reach their owner.
+        self.body_params = _dict_in(scope, "body_params")
+        self.session = _dict_in(scope, "session")
+        self.files = _dict_in(scope, "files")
+        self._json = scope.get("json_body", {})
+        if scope.get("body_parsed"):
+            self.body_parsed = True
 
     def __setattr__(self, name: str, value: object) -> None:
         if name in _OWN_ATTRIBUTES:

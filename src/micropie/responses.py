@@ -11,7 +11,8 @@ Rules:
 - Redirect locations have non-ASCII and unsafe characters percent-encoded, without encoding an
   existing escape twice.
 - A complete body is sent with its Content-Length; the default Content-Type is HTML, or JSON
-  for a ``dict``/``list`` body, unless the handler supplied its own.
+  for a ``dict``/``list`` body, unless the handler supplied its own. A 1xx, 204 or 304
+  response is sent without a body or a Content-Length, whatever the handler returned.
 """
 
 from typing import Final
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from micropie import jsoncodec
 from micropie.asgi import ResponseHeaders, Send
-from micropie.headers import HTML_TYPE, JSON_TYPE, response_headers
+from micropie.headers import HTML_TYPE, JSON_TYPE, NO_BODY, STREAMED, response_headers
 
 JSON_CONTENT_TYPE: Final = ("Content-Type", "application/json")
 
@@ -131,8 +132,14 @@ def encode(outcome: Outcome) -> tuple[bytes | None, ResponseHeaders]:
         data = None
     else:
         data = encode_text(str(body))
+    status = outcome.status
+    if status < 200 or status == 204 or status == 304:
+        data = b""
+        length = NO_BODY
+    else:
+        length = STREAMED if data is None else len(data)
     try:
-        headers = response_headers(outcome.headers, default_type, -1 if data is None else len(data))
+        headers = response_headers(outcome.headers, default_type, length)
     except ValueError as error:
         raise MalformedResult(str(error)) from None
     return data, headers

@@ -140,6 +140,12 @@ class InMemorySessionBackend(SessionBackend):
     def __len__(self) -> int:
         return len(self._sessions)
 
+    @property
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        """The data of every stored session by id, expired ones included until swept: a
+        snapshot for inspection (as MicroPie's ``sessions``), not a way to change them."""
+        return {session_id: stored.data for session_id, stored in self._sessions.items()}
+
     def _sweep(self, now: float) -> None:
         if now < self._next_sweep:
             return
@@ -220,6 +226,11 @@ class SessionSettings:
         if session_id is None:
             raise RuntimeError("session_id_factory made an id that session_id_validator rejects")
         return session_id
+
+
+def default_session_settings() -> SessionSettings:
+    """The settings an application has when none of its session options is given."""
+    return SessionSettings(SESSION_TIMEOUT, True, new_session_id, validate_session_id)
 
 
 def session_cookie(session_id: str, secure: bool) -> tuple[str, str]:

@@ -53,6 +53,8 @@ async def _wait_for_disconnect(receive: Receive) -> None:
         message = await receive()
         if message.get("type") == "http.disconnect":
             return
+        # A receive() that answers at once with something else must not starve the stream.
+        await asyncio.sleep(0)
 
 
 class _AsyncChunks:

@@ -16,7 +16,8 @@ Rules:
   (no exception text); ``ConnectionClosed`` out of a handler is a normal end. Nothing raises
   out of the ASGI call.
 - A new session (no valid cookie, or a cookie naming an empty session) gets a fresh id; the
-  cookie is sent with ``accept()``. The session is saved after ``after_websocket``.
+  cookie is sent with ``accept()``. The session is saved after ``after_websocket``, unless an
+  outer layer put it in the scope (it then keeps it, and no cookie is sent).
 """
 
 import logging
@@ -30,7 +31,7 @@ from micropie.headers import encode_header, header_value, parse_cookies
 from micropie.middleware import WebSocketMiddleware
 from micropie.request import WebSocketRequest, current_request
 from micropie.routes import RouteRefused, route_websocket
-from micropie.sessions import SessionBackend, SessionCycle, SessionSettings, session_cookie
+from micropie.sessions import SessionBackend, SessionCycle, SessionSettings, default_session_settings, session_cookie
 from micropie.settings import Settings
 
 logger: Final = logging.getLogger("micropie")
@@ -50,11 +51,20 @@ class _Refused(Exception):
 class WebSocket:
     """One WebSocket connection, as its handler sees it."""
 
-    def __init__(self, receive: Receive, send: Send, session_id: str, settings: SessionSettings) -> None:
-        self._receive = receive
-        self._send = send
+    def __init__(
+        self,
+        receive: Receive,
+        send: Send,
+        session_id: str = "",
+        settings: SessionSettings | None = None,
+    ) -> None:
+        """``receive`` and ``send`` are the connection's ASGI callables, public as in MicroPie
+        (for raw messages); ``session_id`` (empty: none) and ``settings`` come from the
+        application."""
+        self.receive = receive
+        self.send = send
         self.session_id = session_id
-        self._settings = settings
+        self._settings = settings if settings is not None else default_session_settings()
         self._cookie_pending = False
         self._connected = False
         self.accepted = False
@@ -65,7 +75,7 @@ class WebSocket:
         if self.accepted:
             raise RuntimeError("WebSocket connection already accepted")
         if not self._connected:
-            message = await self._receive()
+            message = await self.receive()
             if message.get("type") == "websocket.disconnect":
                 raise ConnectionClosed()
             self._connected = True
@@ -76,18 +86,18 @@ class WebSocket:
             self.session_id = checked
             self._cookie_pending = True
         headers: list[tuple[bytes, bytes]] = []
-        if self._cookie_pending:
+        if self._cookie_pending and self.session_id:
             name, value = session_cookie(self.session_id, self._settings.cookie_secure)
             encoded = encode_header(name, value)
             if encoded is not None:
                 headers.append(encoded)
             self._cookie_pending = False
-        await self._send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers})
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers})
         self.accepted = True
 
     async def _next_data(self) -> dict[str, Any]:
         while True:
-            message = await self._receive()
+            message = await self.receive()
             kind = message.get("type")
             if kind == "websocket.receive":
                 return message
@@ -127,22 +137,22 @@ class WebSocket:
 
     async def send_text(self, data: str) -> None:
         self._check_open()
-        await self._send({"type": "websocket.send", "text": data})
+        await self.send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
         self._check_open()
-        await self._send({"type": "websocket.send", "bytes": data})
+        await self.send({"type": "websocket.send", "bytes": data})
 
     async def send_json(self, value: object) -> None:
         """Send ``value`` as a JSON text message."""
         self._check_open()
-        await self._send({"type": "websocket.send", "text": jsoncodec.dumps(value).decode("utf-8")})
+        await self.send({"type": "websocket.send", "text": jsoncodec.dumps(value).decode("utf-8")})
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         if self.closed:
             return
         self.closed = True
-        await self._send({"type": "websocket.close", "code": code, "reason": reason or ""})
+        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
 
 
 async def _refuse(send: Send, code: int, reason: str) -> None:
@@ -191,13 +201,15 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
             origin = header_value(raw_headers, b"origin")
             if origin is not None and origin not in allowed_origins:
                 raise _Refused(1008, "Origin not allowed")
+        # An outer layer that put the session in the scope loads and saves it (as for HTTP).
+        session_outside = "session" in scope
         session = SessionCycle(app.session_backend, settings.sessions)
         cookie = header_value(raw_headers, b"cookie", "; ")
-        if cookie is not None:
+        if cookie is not None and not session_outside:
             await session.load(request, parse_cookies(cookie))
         for middleware in middlewares:
             refusal = await middleware.before_websocket(request)
-            if refusal is not None:
+            if refusal:
                 code = refusal.get("code", 1008)
                 reason = refusal.get("reason", "Middleware rejected")
                 raise _Refused(code if isinstance(code, int) else 1008, str(reason))
@@ -207,7 +219,7 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
             raise _Refused(1008, refused_route.reason) from None
         session_id = session.connection_id()
         websocket = WebSocket(receive, send, session_id, settings.sessions)
-        websocket._cookie_pending = session_id != session.id
+        websocket._cookie_pending = session_id != session.id and not session_outside
         arguments = _bind(route.info, request, websocket)
         if route.takes_app:
             arguments.args.insert(0, app)
@@ -217,8 +229,9 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
             pass
         for middleware in middlewares:
             await middleware.after_websocket(request)
-        cookie_delivered = websocket.accepted or session_id == session.id
-        await session.finish_connection(request, websocket.session_id, cookie_delivered)
+        if not session_outside:
+            cookie_delivered = websocket.accepted or session_id == session.id
+            await session.finish_connection(request, websocket.session_id, cookie_delivered)
     except _Refused as refused:
         await _refuse(send, refused.code, refused.reason)
     except HTTPError as failed:
