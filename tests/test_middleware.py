@@ -637,3 +637,23 @@ async def test_a_child_that_fails_mid_response_gets_no_second_response_start() -
     starts = [message for message in client.sent if message["type"] == "http.response.start"]
     assert len(starts) == 1, client.sent
     assert all(b"secret" not in bytes(m.get("body", b"")) for m in client.sent)
+
+
+async def test_a_mounted_app_that_mounts_another_leaves_the_session_to_the_outermost() -> None:
+    class Leaf(App):
+        async def index(self) -> str:
+            self.request.session["visits"] = int(self.request.session.get("visits", 0)) + 1
+            return str(self.request.session["visits"])
+
+    middle_backend = RecordingBackend()
+    middle = Site(middle_backend)
+    middle.middlewares.append(Mount("/leaf", Leaf()))
+    outer_backend = RecordingBackend()
+    outer = mounted(middle, outer_backend)
+    first = await get(outer, "/api/leaf")
+    assert first.text == "1"
+    session_id = cookie_from(first)
+    assert session_id is not None
+    assert (await get(outer, "/api/leaf", cookies={"session_id": session_id})).text == "2"
+    assert outer_backend.sessions == {session_id: {"visits": 2}}
+    assert middle_backend.calls == 0

@@ -224,6 +224,9 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 if outcome is None and request.attribute("_subapp") is not None:
                     if parse is not None:
                         await parse.finish()
+                    if session_outside:
+                        await hand_over(request, scope, receive, send, None)
+                        return
                     if session is None:
                         session = SessionCycle(app.session_backend, app._settings.sessions)
                     await hand_over(request, scope, receive, send, functools.partial(session.finish, request))

@@ -10,7 +10,8 @@ Rules:
   through to the server otherwise (and always, once the body is done, for disconnects).
 - A micropie sub-application's ``Request`` adopts that state instead of reading the body again,
   and leaves the session to the parent: the parent saves it when the sub-application starts its
-  response, adding its Set-Cookie header to that response if the session needs one.
+  response, adding its Set-Cookie header to that response if the session needs one. A parent
+  that itself got its session from an outer layer saves nothing (``save_session`` is None).
 """
 
 from collections.abc import Awaitable, Callable
@@ -57,7 +58,7 @@ def mount_scope(request: Request, scope: Scope, path: str, mount_path: str) -> S
 class _SessionSavingSend:
     """Saves the parent's session just before the sub-application's response starts."""
 
-    def __init__(self, send: Send, save_session: SessionSaver) -> None:
+    def __init__(self, send: Send, save_session: SessionSaver | None) -> None:
         self.send = send
         self.save_session: SessionSaver | None = save_session
         self.started = False
@@ -76,7 +77,7 @@ class _SessionSavingSend:
 
 
 async def hand_over(
-    request: Request, scope: Scope, receive: Receive, send: Send, save_session: SessionSaver
+    request: Request, scope: Scope, receive: Receive, send: Send, save_session: SessionSaver | None
 ) -> None:
     subapp = cast(ASGIApp, request.attribute("_subapp"))
     path = str(request.attribute("_subapp_path") or "/")

@@ -96,14 +96,28 @@ class Request:
         self.scope = scope
         self.method = scope.get("method", "")
         self.path_params = []
+        self.body_params = {}
+        self.session = {}
+        self.files = {}
+        self._json = {}
+        # Membership tests, the cheapest way to learn that a server's scope carries none.
+        if (
+            "session" in scope
+            or "body_parsed" in scope
+            or "body_params" in scope
+            or "json_body" in scope
+            or "files" in scope
+        ):
+            self._adopt(scope)
+
+    def _adopt(self, scope: Scope) -> None:
         # What an outer layer already has comes in the scope under MicroPie's keys (see the
         # rules); its objects are shared, not copied, so changes reach their owner.
         self.body_params = _dict_in(scope, "body_params")
         self.session = _dict_in(scope, "session")
         self.files = _dict_in(scope, "files")
         self._json = scope.get("json_body", {})
-        if scope.get("body_parsed"):
-            self.body_parsed = True
+        self.body_parsed = bool(scope.get("body_parsed"))
 
     def __setattr__(self, name: str, value: object) -> None:
         if name in _OWN_ATTRIBUTES:
