@@ -92,8 +92,8 @@ class SessionBackend:
     async def load_and_renew(self, session_id: str, timeout: int) -> dict[str, Any]:
         """``load``, for a request that uses the session for another ``timeout`` seconds.
 
-        The default is ``load`` alone; a backend that can renew the expiry in the same step
-        overrides this and sets ``renews_on_load``.
+        Called instead of ``load`` only when ``renews_on_load`` is set: a backend that can renew
+        the expiry in the same step overrides both. The default is ``load`` alone.
         """
         return await self.load(session_id)
 
@@ -264,12 +264,16 @@ class SessionCycle:
             return
         self.id = session_id
         backend = self.backend
-        data = await backend.load_and_renew(session_id, self.settings.timeout)
+        if backend.renews_on_load:
+            data = await backend.load_and_renew(session_id, self.settings.timeout)
+            if data:
+                self.snapshot = jsoncodec.dumps(data)
+        else:
+            # The default load_and_renew is load: one coroutine fewer.
+            data = await backend.load(session_id)
         if data:
             request.session = data
             self.was_empty = False
-            if backend.renews_on_load:
-                self.snapshot = jsoncodec.dumps(data)
 
     def _changed(self, data: dict[str, Any]) -> bool:
         snapshot = self.snapshot
