@@ -3,8 +3,10 @@
 import logging
 from typing import Any
 
+import httpx
 import pytest
-from harness import get
+from harness import call, get
+from live import serving
 
 from micropie import App
 
@@ -266,3 +268,62 @@ async def test_redirect_cannot_inject_headers() -> None:
     location = reply.header("location")
     assert location is not None and location.startswith("/next")
     assert "\r" not in location and "\n" not in location
+
+
+# --- HEAD ------------------------------------------------------------------------------------
+
+class Headed(App):
+    def __init__(self) -> None:
+        super().__init__(session_cookie_secure=False)
+        self.streamed: list[str] = []
+
+    async def index(self) -> str:
+        return "Hello, HEAD"
+
+    async def data(self) -> dict[str, int]:
+        return {"answer": 42}
+
+    async def custom(self) -> tuple[int, bytes, list[tuple[str, str]]]:
+        return 201, b"made", [("X-Made", "yes"), ("Content-Type", "text/plain")]
+
+    async def moved(self) -> tuple[int, str, list[tuple[str, str]]]:
+        return self._redirect("/elsewhere")
+
+    async def needs(self, value: int) -> str:
+        return str(value)
+
+    async def broken(self) -> str:
+        raise RuntimeError("not for the client")
+
+    async def stream(self) -> Any:
+        async def chunks() -> Any:
+            self.streamed.append("started")
+            yield "never sent for HEAD"
+
+        return 200, chunks(), [("Content-Type", "text/event-stream")]
+
+
+@pytest.mark.parametrize("path", ["/", "/data", "/custom", "/moved", "/needs", "/needs/x", "/broken", "/missing"])
+async def test_head_gets_the_status_and_headers_of_get_and_no_body(path: str) -> None:
+    got = await get(Headed(), path)
+    app = Headed()
+    headed = await call(app, "HEAD", path)
+    assert (headed.status, headed.headers) == (got.status, got.headers)
+    assert (headed.body, headed.complete) == (b"", True)
+    if got.header("content-length") is not None:
+        assert got.header("content-length") == str(len(got.body))
+
+
+async def test_head_of_a_stream_sends_its_headers_and_never_runs_it() -> None:
+    app = Headed()
+    headed = await call(app, "HEAD", "/stream")
+    assert (headed.status, headed.header("content-type"), headed.body, headed.complete) == (
+        200, "text/event-stream", b"", True)
+    assert app.streamed == []
+
+
+def test_head_through_a_real_server_has_the_length_of_get_and_no_body() -> None:
+    with serving("uploads:app") as server, httpx.Client(base_url=server.url) as client:
+        got = client.get("/ping")
+        headed = client.head("/ping")
+    assert (headed.status_code, headed.headers["content-length"], headed.content) == (200, str(len(got.content)), b"")

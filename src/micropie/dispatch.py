@@ -7,6 +7,7 @@ Rules:
   middleware (which may answer, mount a sub-app or route explicitly) → route (``routes``) → bind
   (``binding``) → handler → ``after_request`` middleware → session save → send (``responses``,
   ``streaming``). This module orders the steps; the steps live in their modules.
+- A HEAD request runs like the GET it stands for; only the body is left out when sending.
 - A rejected request (``HTTPError``) gets its status and short message, with no session save
   and no ``after_request``. A handler or middleware exception, or a malformed result, is
   logged and answered 500 without its text. Nothing raises out of the ASGI call for those.
@@ -36,11 +37,11 @@ from micropie.mount import hand_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
 from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers, checked_status
-from micropie.responses import encode, outcome_of, redirect, send_text
+from micropie.responses import encode, outcome_of, redirect, send_complete, send_text
 from micropie.routes import route_http
 from micropie.sessions import InMemorySessionBackend, SessionBackend, SessionCycle
 from micropie.settings import Settings
-from micropie.streaming import send_stream
+from micropie.streaming import send_stream, send_stream_head
 from micropie.templates import TemplateRenderer
 from micropie.websocket import serve_websocket
 
@@ -179,20 +180,20 @@ async def _after_request(middlewares: list[HttpMiddleware], request: Request, ou
             _override(outcome, change)
 
 
-async def _answer_failure(send: Send, failure: Exception, path: str) -> None:
+async def _answer_failure(send: Send, failure: Exception, path: str, head: bool) -> None:
     """The response to a request that failed before its response could be sent."""
     if isinstance(failure, MultipartFileError) and isinstance(failure.cause, (HTTPError, ClientDisconnected)):
         failure = failure.cause
     if isinstance(failure, HTTPError):
-        await send_text(send, failure.status, failure.body)
+        await send_text(send, failure.status, failure.body, head)
     elif isinstance(failure, ClientDisconnected):
         return
     elif isinstance(failure, MalformedResult):
         logger.error("Malformed response for %s: %s", path, failure)
-        await send_text(send, 500, INTERNAL_ERROR_BODY)
+        await send_text(send, 500, INTERNAL_ERROR_BODY, head)
     else:
         logger.error("Unhandled exception while handling %s", path, exc_info=failure)
-        await send_text(send, 500, INTERNAL_ERROR_BODY)
+        await send_text(send, 500, INTERNAL_ERROR_BODY, head)
 
 
 async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -> None:
@@ -270,17 +271,19 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
             if parse is not None:
                 await parse.cancel()
                 parse.close()
-            await _answer_failure(send, failure, path)
+            await _answer_failure(send, failure, path, request.method == "HEAD")
             return
         except BaseException:
             if parse is not None:
                 parse.abandon()
             raise
-        if data is None:
-            await send_stream(send, receive, outcome.status, headers, outcome.body, path)
+        head_only = request.method == "HEAD"
+        if data is not None:
+            await send_complete(send, outcome.status, headers, data, head_only)
+        elif head_only:
+            await send_stream_head(send, outcome.status, headers, outcome.body)
         else:
-            await send({"type": "http.response.start", "status": outcome.status, "headers": headers})
-            await send({"type": "http.response.body", "body": data})
+            await send_stream(send, receive, outcome.status, headers, outcome.body, path)
         if parse is not None:
             parse.close()
     finally:

@@ -8,6 +8,8 @@ Rules:
   (name, value) pairs; any other shape is ``MalformedResult``, which the caller answers with a
   500. Nothing about a result may raise out of the ASGI call.
 - The handler's header list is never modified: ``Outcome.add_header`` copies it first.
+- A HEAD request gets the status and headers the same GET would get, Content-Length included,
+  and an empty body, sent by this package rather than left for the server to strip.
 - Redirect locations have non-ASCII and unsafe characters percent-encoded, without encoding an
   existing escape twice.
 - A complete body is sent with its Content-Length; the default Content-Type is HTML, or JSON
@@ -145,12 +147,16 @@ def encode(outcome: Outcome) -> tuple[bytes | None, ResponseHeaders]:
     return data, headers
 
 
-async def send_text(send: Send, status: int, text: str) -> None:
+async def send_complete(send: Send, status: int, headers: ResponseHeaders, data: bytes, head: bool) -> None:
+    """A response whose whole body is ``data``; for a HEAD request, its headers alone."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else data})
+
+
+async def send_text(send: Send, status: int, text: str, head: bool = False) -> None:
     """A plain response the framework itself makes (errors, 404)."""
     data = encode_text(text)
-    headers = response_headers(None, HTML_TYPE, len(data))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
+    await send_complete(send, status, response_headers(None, HTML_TYPE, len(data)), data, head)
 
 
 _URL_SAFE: Final = "/%:@!$&'()*+,;=~"

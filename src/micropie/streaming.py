@@ -8,6 +8,8 @@ Rules:
   response rather than a silently shortened one. Nothing raises out of the ASGI call.
 - Chunks are sent as they come: ``str`` encoded as UTF-8, ``bytes``-like as is, anything else as
   ``str(chunk)``.
+- For a HEAD request the status and headers are sent at once and the body is closed without
+  being iterated (so the status is the handler's even if its iterator would fail).
 - While streaming, ``receive()`` is watched for ``http.disconnect``; on it the stream stops at
   once: an async iterator's pending step is cancelled and ``aclose()`` is awaited, a sync one is
   closed as soon as its current step returns.
@@ -160,6 +162,20 @@ class _Pump:
             await chunks.close()
             raise
         await chunks.close()
+
+
+async def send_stream_head(send: Send, status: int, headers: ResponseHeaders, body: Any) -> None:
+    """The headers of a streamed response, for a HEAD request: the body is closed unread."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+    # An iterator that has not started runs no code when it is closed.
+    aclose = getattr(body, "aclose", None)
+    if aclose is not None:
+        await aclose()
+        return
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
 
 
 async def send_stream(
