@@ -100,3 +100,22 @@ async def test_deploying_with_several_workers(redis_server: RedisServer, monkeyp
     assert (await get(first, "/add/fig", cookies={"session_id": session_id})).json() == {"cart": ["apple", "pear", "fig"]}
     for app in (first, second):
         await app.session_backend.close()
+
+
+async def test_wrapping_with_the_ecosystem_s_middleware() -> None:
+    import httpx
+
+    app = load(python_blocks()[5])["app"]
+    origin = {"origin": "https://example.com"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as client:
+        preflight = await client.options("/report", headers={
+            **origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://example.com"
+        refused = await client.get("/report", headers=origin)
+        assert (refused.status_code, refused.text) == (401, "token required")
+        assert refused.headers["access-control-allow-origin"] == "https://example.com"
+        served = await client.get("/report", headers={**origin, "authorization": "Bearer secret",
+                                                      "accept-encoding": "gzip"})
+        assert served.headers["content-encoding"] == "gzip"
+        assert served.json() == {"numbers": list(range(1000))}  # httpx decompressed it

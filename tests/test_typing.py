@@ -301,3 +301,28 @@ def test_micropie_style_apps_and_typed_hooks_pass_strict_mypy(tmp_path: Path, my
     (tmp_path / "site.py").write_text(MICROPIE_STYLE)
     result = run_mypy(tmp_path, mypy_cache, "site.py")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+WRAPPED = """\
+import httpx
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from micropie import App
+
+
+class Api(App):
+    async def index(self) -> str:
+        return "ok"
+
+
+api = Api()
+app = GZipMiddleware(CORSMiddleware(api, allow_origins=["https://example.com"]))
+client = httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="https://testserver")
+"""
+
+
+def test_an_app_passes_where_starlette_and_httpx_expect_an_asgi_app(tmp_path: Path, mypy_cache: Path) -> None:
+    (tmp_path / "wrapped.py").write_text(WRAPPED)
+    result = run_mypy(tmp_path, mypy_cache, "wrapped.py")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -9,10 +9,10 @@ to any instance at run time, in both modes alike.
 import importlib.machinery
 import importlib.util
 import sys
-from typing import Any, Unpack
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any, Unpack
 
-from collections.abc import Callable, Iterable
-
+from micropie.asgi import Send
 from micropie.dispatch import AppCore
 from micropie.middleware import CloseOverride, HttpMiddleware, ResponseOverride, WebSocketMiddleware
 from micropie.multipart import MultipartFileError
@@ -62,6 +62,17 @@ class App(AppCore):
     session_id_factory: Callable[[], str]
     session_id_validator: Callable[[str], str | None] | None
     allowed_origins: Iterable[str] | None
+
+    if TYPE_CHECKING:
+        # For type checkers only: ASGI middleware and clients type the scope and messages as
+        # MutableMapping (Starlette, httpx), which this accepts. At run time the compiled
+        # AppCore.__call__ serves, and servers pass dicts.
+        async def __call__(
+            self,
+            scope: MutableMapping[str, Any],
+            receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+            send: Send,
+        ) -> None: ...
 
     def __init__(self, session_backend: SessionBackend | None = None, **options: Unpack[AppOptions]) -> None:
         """Options are checked here; a bad value raises ``ValueError`` naming the option.
