@@ -1,52 +1,48 @@
-"""Every app in examples/, served by uvicorn on 127.0.0.1 and driven by real clients.
+"""Every app in examples/, driven in-process by ``micropie.testing.TestClient``, and served by
+uvicorn on 127.0.0.1 where a real server matters (uploads through a socket, a server-sent event
+stream and a client leaving it).
 
-HTTP goes through httpx, WebSockets through the ``websockets`` client. Each example's server is
-started once per module (a fixture per example) and runs with the same interpreter, so with
-the same micropie build, as the tests.
+In-process, each test imports its example afresh (``example``), so every test starts from a new
+app. Each example's server is started once per module (a fixture per example) and runs with the
+same interpreter, so with the same micropie build, as the tests; HTTP goes through httpx.
 """
 
-import asyncio
 import hashlib
-import json
+import importlib.util
 import os
 import re
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
 
 from live import ROOT, Server, serving
+from micropie import App
+from micropie.testing import TestClient, WebSocketDisconnect
 
 EXAMPLES = ROOT / "examples"
 
 
-def client(server: Server, address: str = "127.0.0.1") -> httpx.Client:
-    """An HTTP client for ``server``, connecting from the loopback ``address`` given."""
-    return httpx.Client(
-        base_url=server.url,
-        transport=httpx.HTTPTransport(local_address=address),
-        timeout=10,
-        trust_env=False,
-    )
+def example(name: str) -> App:
+    """A new instance of ``examples/<name>.py``'s ``app``, from a fresh import of the module."""
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    app = module.app
+    assert isinstance(app, App)
+    return app
 
 
-def ws_url(server: Server, path: str) -> str:
-    return f"ws://127.0.0.1:{server.port}{path}"
-
-
-def ws_connect(server: Server, path: str) -> connect:
-    return connect(ws_url(server, path), proxy=None, open_timeout=5, close_timeout=2)
-
-
-async def receive_json(connection: ClientConnection) -> Any:
-    return json.loads(await asyncio.wait_for(connection.recv(), 5))
+def live_client(server: Server) -> httpx.Client:
+    """An HTTP client for ``server``."""
+    return httpx.Client(base_url=server.url, timeout=10, trust_env=False)
 
 
 def eventually(condition: Callable[[], bool], within: float = 5.0) -> bool:
@@ -62,14 +58,8 @@ def eventually(condition: Callable[[], bool], within: float = 5.0) -> bool:
 # hello.py ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hello() -> Iterator[Server]:
-    with serving("hello:app", app_dir=EXAMPLES) as server:
-        yield server
-
-
-def test_hello_greets_from_the_path_and_the_query(hello: Server) -> None:
-    with client(hello) as http:
+def test_hello_greets_from_the_path_and_the_query() -> None:
+    with TestClient(example("hello")) as http:
         index = http.get("/")
         assert (index.status_code, index.text) == (200, "Hello, World!")
         assert index.headers["content-type"] == "text/html; charset=utf-8"
@@ -83,14 +73,8 @@ def test_hello_greets_from_the_path_and_the_query(hello: Server) -> None:
 # json_api.py ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def json_api() -> Iterator[Server]:
-    with serving("json_api:app", app_dir=EXAMPLES) as server:
-        yield server
-
-
-def test_json_api_creates_reads_lists_and_deletes_notes(json_api: Server) -> None:
-    with client(json_api) as http:
+def test_json_api_creates_reads_lists_and_deletes_notes() -> None:
+    with TestClient(example("json_api")) as http:
         created = http.post("/notes", json={"text": "  buy milk "})
         assert created.status_code == 201
         assert created.headers["content-type"] == "application/json"
@@ -113,8 +97,8 @@ def test_json_api_creates_reads_lists_and_deletes_notes(json_api: Server) -> Non
         assert note not in http.get("/notes").json()
 
 
-def test_json_api_rejects_bad_input_with_4xx(json_api: Server) -> None:
-    with client(json_api) as http:
+def test_json_api_rejects_bad_input_with_4xx() -> None:
+    with TestClient(example("json_api")) as http:
         not_an_id = http.get("/notes/abc")
         assert not_an_id.status_code == 400
         assert not_an_id.text == "400 Bad Request: Parameter 'note_id' must be int"
@@ -136,26 +120,20 @@ def test_json_api_rejects_bad_input_with_4xx(json_api: Server) -> None:
 # login.py ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def login() -> Iterator[Server]:
-    with serving("login:app", app_dir=EXAMPLES) as server:
-        yield server
-
-
 def session_cookie(response: httpx.Response) -> str:
     """The session id a response sets, checking the cookie's attributes on the way."""
     header = response.headers["set-cookie"]
     attributes = [part.strip() for part in header.split(";")]
     assert "HttpOnly" in attributes and "SameSite=Lax" in attributes and "Path=/" in attributes
-    # The example opts out of Secure because it is served over plain HTTP.
+    # The example opts out of Secure because it is meant to be served over plain HTTP.
     assert "Secure" not in attributes
     name, _, value = attributes[0].partition("=")
     assert name == "session_id"
     return value
 
 
-def test_login_protects_the_private_page_until_logged_in(login: Server) -> None:
-    with client(login) as http:
+def test_login_protects_the_private_page_until_logged_in() -> None:
+    with TestClient(example("login")) as http:
         before = http.get("/private")
         assert (before.status_code, before.headers["location"]) == (302, "/login")
         planted = session_cookie(before)
@@ -178,13 +156,14 @@ def test_login_protects_the_private_page_until_logged_in(login: Server) -> None:
         assert private.status_code == 200
         assert "Welcome, demo." in private.text
 
-    with client(login) as stranger:
-        stranger.cookies.set("session_id", planted)
-        assert stranger.get("/private").status_code == 302
+        # A stranger holding the planted id.
+        http.cookies.clear()
+        http.cookies.set("session_id", planted)
+        assert http.get("/private").status_code == 302
 
 
-def test_logout_empties_the_session(login: Server) -> None:
-    with client(login) as http:
+def test_logout_empties_the_session() -> None:
+    with TestClient(example("login")) as http:
         http.post("/login", data={"username": "demo", "password": "micropie-demo"})
         session_id = http.cookies["session_id"]
         assert http.get("/private").status_code == 200
@@ -197,9 +176,8 @@ def test_logout_empties_the_session(login: Server) -> None:
         assert "session_id" not in http.cookies
         assert http.get("/private").status_code == 302
 
-    with client(login) as replay:
-        replay.cookies.set("session_id", session_id)
-        assert replay.get("/private").status_code == 302
+        http.cookies.set("session_id", session_id)
+        assert http.get("/private").status_code == 302
 
 
 # upload.py -----------------------------------------------------------------------------------
@@ -219,7 +197,7 @@ def upload(upload_dir: Path) -> Iterator[Server]:
 
 def test_upload_stores_the_file_byte_for_byte_under_a_safe_name(upload: Server, upload_dir: Path) -> None:
     payload = os.urandom(3 * 1024 * 1024 + 17)
-    with client(upload) as http:
+    with live_client(upload) as http:
         reply = http.post("/upload", files={"file": ("../../etc/my report.bin", payload, "application/x-test")})
     assert reply.status_code == 201, reply.text
     result = reply.json()
@@ -234,7 +212,7 @@ def test_upload_stores_the_file_byte_for_byte_under_a_safe_name(upload: Server, 
 
 
 def test_upload_without_a_file_is_400(upload: Server) -> None:
-    with client(upload) as http:
+    with live_client(upload) as http:
         reply = http.post("/upload", data={"note": "no file"})
     assert (reply.status_code, reply.text) == (400, "400 Bad Request: Missing required parameter 'file'")
 
@@ -261,92 +239,86 @@ def test_an_upload_cut_off_midway_leaves_no_partial_file(upload: Server, upload_
         assert eventually(lambda: bool(partial_files())), "no partial file appeared during the upload"
     assert eventually(lambda: not partial_files()), "the partial file was left behind"
     assert set(upload_dir.iterdir()) == before
-    with client(upload) as http:
+    with live_client(upload) as http:
         assert http.get("/").status_code == 200
 
 
 # websocket_echo.py ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def echo() -> Iterator[Server]:
-    with serving("websocket_echo:app", app_dir=EXAMPLES) as server:
-        yield server
-
-
-async def test_websocket_echo_sends_text_back(echo: Server) -> None:
-    async with ws_connect(echo, "/echo") as connection:
+def test_websocket_echo_sends_text_back() -> None:
+    with TestClient(example("websocket_echo")) as client, client.websocket_connect("/echo") as ws:
         for message in ("hello", "ünïcødé ✓", ""):
-            await connection.send(message)
-            assert await asyncio.wait_for(connection.recv(), 5) == message
+            ws.send_text(message)
+            assert ws.receive_text(timeout=5) == message
 
 
-async def test_websocket_json_echo_counts_messages_and_survives_bad_json(echo: Server) -> None:
-    async with ws_connect(echo, "/json") as connection:
-        await connection.send(json.dumps({"a": 1, "b": [True, None]}))
-        assert await receive_json(connection) == {"echo": {"a": 1, "b": [True, None]}, "count": 1}
-        await connection.send("not json")
-        assert await receive_json(connection) == {"error": "messages must be JSON"}
-        await connection.send(json.dumps([1, 2]))
-        assert await receive_json(connection) == {"echo": [1, 2], "count": 2}
+def test_websocket_json_echo_counts_messages_and_survives_bad_json() -> None:
+    with TestClient(example("websocket_echo")) as client, client.websocket_connect("/json") as ws:
+        ws.send_json({"a": 1, "b": [True, None]})
+        assert ws.receive_json(timeout=5) == {"echo": {"a": 1, "b": [True, None]}, "count": 1}
+        ws.send_text("not json")
+        assert ws.receive_json(timeout=5) == {"error": "messages must be JSON"}
+        ws.send_json([1, 2])
+        assert ws.receive_json(timeout=5) == {"echo": [1, 2], "count": 2}
 
 
-async def test_websocket_to_an_unknown_route_is_refused(echo: Server) -> None:
-    with pytest.raises(websockets.exceptions.InvalidStatus):
-        async with ws_connect(echo, "/nowhere"):
-            pass
+def test_websocket_to_an_unknown_route_is_refused() -> None:
+    with TestClient(example("websocket_echo")) as client:
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with client.websocket_connect("/nowhere"):
+                pytest.fail("connected to a route no handler serves")
+    assert refused.value.code == 1008
 
 
 # chat.py -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chat() -> Iterator[Server]:
-    with serving("chat:app", app_dir=EXAMPLES) as server:
-        yield server
-
-
-def test_chat_serves_its_page(chat: Server) -> None:
-    with client(chat) as http:
+def test_chat_serves_its_page() -> None:
+    with TestClient(example("chat")) as http:
         page = http.get("/")
     assert page.status_code == 200
     assert "new WebSocket(" in page.text
 
 
-async def test_chat_broadcasts_within_a_room_only(chat: Server) -> None:
-    async with (
-        ws_connect(chat, "/chat/room1?name=alice") as alice,
-        ws_connect(chat, "/chat/room2?name=carol") as carol,
+def test_chat_broadcasts_within_a_room_only() -> None:
+    with (
+        TestClient(example("chat")) as client,
+        client.websocket_connect("/chat/room1?name=alice") as alice,
+        client.websocket_connect("/chat/room2?name=carol") as carol,
     ):
-        assert await receive_json(alice) == {"event": "join", "room": "room1", "name": "alice"}
-        assert await receive_json(carol) == {"event": "join", "room": "room2", "name": "carol"}
-        async with ws_connect(chat, "/chat/room1?name=bob") as bob:
+        assert alice.receive_json(timeout=5) == {"event": "join", "room": "room1", "name": "alice"}
+        assert carol.receive_json(timeout=5) == {"event": "join", "room": "room2", "name": "carol"}
+        with client.websocket_connect("/chat/room1?name=bob") as bob:
             bob_joined = {"event": "join", "room": "room1", "name": "bob"}
-            assert await receive_json(bob) == bob_joined
-            assert await receive_json(alice) == bob_joined
+            assert bob.receive_json(timeout=5) == bob_joined
+            assert alice.receive_json(timeout=5) == bob_joined
 
-            await alice.send("hi bob")
+            alice.send_text("hi bob")
             said = {"event": "message", "room": "room1", "name": "alice", "text": "hi bob"}
-            assert await receive_json(bob) == said
-            assert await receive_json(alice) == said
-            await bob.send("hi alice")
+            assert bob.receive_json(timeout=5) == said
+            assert alice.receive_json(timeout=5) == said
+            bob.send_text("hi alice")
             replied = {"event": "message", "room": "room1", "name": "bob", "text": "hi alice"}
-            assert await receive_json(alice) == replied
-            assert await receive_json(bob) == replied
+            assert alice.receive_json(timeout=5) == replied
+            assert bob.receive_json(timeout=5) == replied
 
             # Messages on one connection arrive in order: had room1's reached carol, they
             # would come before her own.
-            await carol.send("anyone?")
-            assert await receive_json(carol) == {
+            carol.send_text("anyone?")
+            assert carol.receive_json(timeout=5) == {
                 "event": "message", "room": "room2", "name": "carol", "text": "anyone?"
             }
-        assert await receive_json(alice) == {"event": "leave", "room": "room1", "name": "bob"}
+        assert alice.receive_json(timeout=5) == {"event": "leave", "room": "room1", "name": "bob"}
 
 
-async def test_chat_refuses_a_bad_room_name(chat: Server) -> None:
-    with pytest.raises(websockets.exceptions.InvalidStatus):
-        async with ws_connect(chat, "/chat/no%20spaces%21"):
-            pass
+def test_chat_refuses_a_bad_room_name() -> None:
+    with TestClient(example("chat")) as client:
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with client.websocket_connect("/chat/no%20spaces%21"):
+                pytest.fail("joined a room with a bad name")
+    assert refused.value.code == 1008
+    assert refused.value.reason.startswith("Room names are 1 to 40 letters")
 
 
 # sse_clock.py --------------------------------------------------------------------------------
@@ -359,7 +331,7 @@ def clock() -> Iterator[Server]:
 
 
 def test_sse_clock_streams_events_and_stops_when_the_client_leaves(clock: Server) -> None:
-    with client(clock) as observer, client(clock) as listener:
+    with live_client(clock) as observer, live_client(clock) as listener:
         before = observer.get("/streams").json()
         times: list[datetime] = []
         with listener.stream("GET", "/clock", params={"interval": "0.1"}) as response:
@@ -382,8 +354,8 @@ def test_sse_clock_streams_events_and_stops_when_the_client_leaves(clock: Server
         )
 
 
-def test_sse_clock_checks_its_interval(clock: Server) -> None:
-    with client(clock) as http:
+def test_sse_clock_checks_its_interval() -> None:
+    with TestClient(example("sse_clock")) as http:
         not_a_number = http.get("/clock", params={"interval": "soon"})
         assert (not_a_number.status_code, not_a_number.text) == (
             400, "400 Bad Request: Parameter 'interval' must be float"
@@ -399,19 +371,20 @@ RATE_LIMIT = 10
 RATE_WINDOW = 3
 
 
-@pytest.fixture(scope="module")
-def middleware() -> Iterator[Server]:
-    limits = {"RATE_LIMIT": str(RATE_LIMIT), "RATE_WINDOW": str(RATE_WINDOW)}
-    with serving("middleware:app", app_dir=EXAMPLES, env=limits) as server:
-        yield server
+@pytest.fixture
+def middleware(monkeypatch: pytest.MonkeyPatch) -> App:
+    # The example reads its limits from the environment when imported.
+    monkeypatch.setenv("RATE_LIMIT", str(RATE_LIMIT))
+    monkeypatch.setenv("RATE_WINDOW", str(RATE_WINDOW))
+    return example("middleware")
 
 
-# Each middleware test connects from its own loopback address, so the rate limiter, which counts
-# per client address, keeps their requests apart.
-
-
-def test_rate_limiter_answers_429_with_retry_after_per_client(middleware: Server) -> None:
-    with client(middleware, "127.0.0.2") as http, client(middleware, "127.0.0.3") as neighbour:
+def test_rate_limiter_answers_429_with_retry_after_per_client(middleware: App) -> None:
+    # The rate limiter counts per client address: two clients from two addresses.
+    with (
+        TestClient(middleware, client=("127.0.0.2", 50000)) as http,
+        TestClient(middleware, client=("127.0.0.3", 50000)) as neighbour,
+    ):
         for _ in range(RATE_LIMIT):
             assert http.get("/").status_code == 200
         limited = http.get("/")
@@ -424,8 +397,8 @@ def test_rate_limiter_answers_429_with_retry_after_per_client(middleware: Server
         assert http.get("/").status_code == 200
 
 
-def test_explicit_routes_reach_private_handlers_only_through_v1(middleware: Server) -> None:
-    with client(middleware, "127.0.0.4") as http:
+def test_explicit_routes_reach_private_handlers_only_through_v1(middleware: App) -> None:
+    with TestClient(middleware) as http:
         assert http.get("/hello/Ada").text == "Hello, Ada!"
         assert http.get("/v1/status").json() == {"version": 1, "status": "ok"}
         assert http.get("/v1/echo/a/b").json() == {"version": 1, "echo": ["a", "b"]}
@@ -434,8 +407,8 @@ def test_explicit_routes_reach_private_handlers_only_through_v1(middleware: Serv
         assert http.get("/v1/missing").status_code == 404
 
 
-def test_admin_app_is_mounted_under_admin(middleware: Server) -> None:
-    with client(middleware, "127.0.0.5") as http:
+def test_admin_app_is_mounted_under_admin(middleware: App) -> None:
+    with TestClient(middleware) as http:
         for path in ("/admin", "/admin/"):
             assert http.get(path).json() == {"app": "admin", "path": "/", "root_path": "/admin"}
         assert http.get("/admin/users/7").json() == {
@@ -449,15 +422,15 @@ def test_admin_app_is_mounted_under_admin(middleware: Server) -> None:
 # templates.py --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pages() -> Iterator[Server]:
-    # Templates load from ./templates, so the server runs in examples/.
-    with serving("templates:app", app_dir=EXAMPLES, cwd=EXAMPLES) as server:
-        yield server
+@pytest.fixture
+def pages(monkeypatch: pytest.MonkeyPatch) -> App:
+    # Templates load from ./templates, so the app runs in examples/.
+    monkeypatch.chdir(EXAMPLES)
+    return example("templates")
 
 
-def test_templates_render_with_inheritance_and_context(pages: Server) -> None:
-    with client(pages) as http:
+def test_templates_render_with_inheritance_and_context(pages: App) -> None:
+    with TestClient(pages) as http:
         page = http.get("/", params={"name": "Ada"})
         assert page.status_code == 200
         assert "<title>Hello</title>" in page.text
@@ -468,8 +441,8 @@ def test_templates_render_with_inheritance_and_context(pages: Server) -> None:
         assert "none yet" in http.get("/fruits").text
 
 
-def test_templates_autoescape_what_the_client_sent(pages: Server) -> None:
-    with client(pages) as http:
+def test_templates_autoescape_what_the_client_sent(pages: App) -> None:
+    with TestClient(pages) as http:
         page = http.get("/", params={"name": "<script>alert(1)</script>"})
         assert "<script>" not in page.text
         assert "<h1>Hello, &lt;script&gt;alert(1)&lt;/script&gt;!</h1>" in page.text

@@ -1,6 +1,8 @@
 """The README's code blocks run, and do what the README says they do."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,13 @@ async def test_wrapping_with_the_ecosystem_s_middleware() -> None:
                                                       "accept-encoding": "gzip"})
         assert served.headers["content-encoding"] == "gzip"
         assert served.json() == {"numbers": list(range(1000))}  # httpx decompressed it
+
+
+def test_testing_your_app(tmp_path: Path) -> None:
+    # The block is a user's test module: run it as one, with pytest, in a fresh interpreter.
+    (tmp_path / "test_site.py").write_text(python_blocks()[6])
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error",
+               "-o", "asyncio_default_fixture_loop_scope=function", "test_site.py"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "7 passed" in result.stdout, result.stdout
