@@ -1,11 +1,12 @@
 """Every response form, headers and their sanitising, malformed results, errors."""
 
+import contextvars
 import logging
 from typing import Any
 
 import httpx
 import pytest
-from harness import call, get
+from harness import call, get, http_scope
 from live import serving
 
 from micropie import App
@@ -327,3 +328,31 @@ def test_head_through_a_real_server_has_the_length_of_get_and_no_body() -> None:
         got = client.get("/ping")
         headed = client.head("/ping")
     assert (headed.status_code, headed.headers["content-length"], headed.content) == (200, str(len(got.content)), b"")
+
+
+async def test_the_request_is_no_longer_current_when_a_complete_response_is_sent() -> None:
+    # A server that schedules work while sending (uvicorn's keep-alive timer) copies the
+    # context; the request must not ride along and outlive its response there.
+    from micropie import current_request
+
+    class Site(App):
+        async def index(self) -> str:
+            assert current_request.get() is self.request
+            return "ok"
+
+        async def broken(self) -> str:
+            raise RuntimeError("for the 500")
+
+    seen: list[object] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        context = contextvars.copy_context()
+        seen.append(context[current_request] if current_request in context else None)
+
+    for path in ("/", "/broken", "/missing"):
+        seen.clear()
+        await Site()(http_scope("GET", path), receive, send)
+        assert seen == [None, None], path

@@ -200,6 +200,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
     """One HTTP request, start to end. The common path runs inline, in this one coroutine."""
     request = Request(scope)
     token = current_request.set(request)
+    in_context = True
     raw_headers = scope.get("headers", _NO_HEADERS)
     path: str = scope.get("path", "/")
     # Made only for a request that brings a session cookie or ends with a session.
@@ -271,6 +272,8 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
             if parse is not None:
                 await parse.cancel()
                 parse.close()
+            current_request.reset(token)  # before answering: see below
+            in_context = False
             await _answer_failure(send, failure, path, request.method == "HEAD")
             return
         except BaseException:
@@ -278,6 +281,13 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 parse.abandon()
             raise
         head_only = request.method == "HEAD"
+        if data is not None or head_only:
+            # Leave the request's context before the response goes out: a server that schedules
+            # work while sending copies the context (uvicorn's keep-alive timer does), and would
+            # keep the request and all it holds alive until that work runs, making the garbage
+            # collector run far more often. Only a streamed body still needs the request.
+            current_request.reset(token)
+            in_context = False
         if data is not None:
             await send_complete(send, outcome.status, headers, data, head_only)
         elif head_only:
@@ -287,5 +297,6 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
         if parse is not None:
             parse.close()
     finally:
-        # After the response: a streamed body may still read ``self.request``.
-        current_request.reset(token)
+        # After a streamed response: its body may read ``self.request`` until it ends.
+        if in_context:
+            current_request.reset(token)
