@@ -1,27 +1,35 @@
-"""End to end: each framework under the same uvicorn (httptools), loaded by wrk on loopback.
+"""End to end: every framework under the same uvicorn (httptools), loaded by wrk on loopback.
 
-    python benchmarks/e2e.py                     # 10 s per framework and path, 64 connections
-    python benchmarks/e2e.py --seconds 5 --only "micropie compiled,Starlette"
+    python benchmarks/e2e.py                          # 3 rounds of 5 s per framework and path
+    python benchmarks/e2e.py --rounds 5 --seconds 8 --only "micropie compiled,BlackSheep"
 
-Needs `wrk` (Debian: apt-get install wrk). For each row, uvicorn runs one worker process on
-127.0.0.1 with `--http httptools`, access logging off; wrk (one thread, 64 connections) first
-warms it for two seconds, then measures GET / (text) and GET /json for a bounded time. The
-report gives requests per second and the 99th percentile latency, and ratios against our
-compiled row. Both processes share the machine's cores, as any loopback benchmark does.
+Needs `wrk` (Debian: apt-get install wrk). Every row's uvicorn (one worker process on 127.0.0.1,
+`--http httptools`, access logging off, from the row's own environment) is started at once and
+warmed for two seconds; then the rows are loaded in turn, round after round, the order rotating
+each round, so that the machine's drift over minutes falls on every row alike. wrk runs one
+thread with 64 connections. The report gives each row's median requests per second and median
+99th-percentile latency over the rounds, ratios to the best peer, and the garbage collections
+each server ran per 100,000 requests (counted in the server by e2e_app.py). Both processes
+share the machine's cores, as any loopback benchmark does.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 from envs import BENCH_DIR, prepare
-from rows import row_named
+from rows import PEERS, row_named
 
 DEFAULT_ROWS = ("micropie compiled", "MicroPie 0.32", "Starlette", "BlackSheep", "Falcon")
 PATHS = (("GET text", "/"), ("GET JSON", "/json"))
@@ -72,61 +80,103 @@ def load(url: str, seconds: int) -> tuple[float, float]:
     return rate, to_ms(p99)
 
 
-def measure(row_name: str, seconds: int) -> dict[str, tuple[float, float]]:
-    row = row_named(row_name)
-    env = prepare(row.env)
-    if env.python is None:
-        raise RuntimeError(env.problem)
-    port = free_port()
-    environment = {**os.environ, "BENCH_APP_MODULE": row.app_module}
-    environment.pop("PYTHONPATH", None)
-    if row.src_on_path:
-        environment["PYTHONPATH"] = str(BENCH_DIR.parent / "src")
-    server = subprocess.Popen(
-        [env.python, "-m", "uvicorn", "e2e_app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=BENCH_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_listening(port, server)
-        base = f"http://127.0.0.1:{port}"
-        load(base + "/", 2)
-        return {title: load(base + path, seconds) for title, path in PATHS}
-    finally:
-        server.send_signal(signal.SIGINT)
+class Running:
+    """One row's server, started and warmed."""
+
+    def __init__(self, name: str) -> None:
+        row = row_named(name)
+        env = prepare(row.env)
+        if env.python is None:
+            raise RuntimeError(env.problem)
+        self.name = name
+        self.port = free_port()
+        self.report = Path(tempfile.mkstemp(prefix="e2e-gc-", suffix=".json")[1])
+        environment = {**os.environ, "BENCH_APP_MODULE": row.app_module, "BENCH_GC_REPORT": str(self.report)}
+        environment.pop("PYTHONPATH", None)
+        if row.src_on_path:
+            environment["PYTHONPATH"] = str(BENCH_DIR.parent / "src")
+        self.process = subprocess.Popen(
+            [env.python, "-m", "uvicorn", "e2e_app:app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--http", "httptools", "--no-access-log", "--log-level", "warning", "--lifespan", "on"],
+            cwd=BENCH_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until_listening(self.port, self.process)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> dict[str, Any]:
+        """Stop the server; what its garbage collector did (empty if it wrote nothing)."""
+        self.process.send_signal(signal.SIGINT)
         try:
-            server.wait(10)
+            self.process.wait(20)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            self.process.kill()
+            self.process.wait()
+        try:
+            figures: dict[str, Any] = json.loads(self.report.read_text() or "{}")
+        finally:
+            self.report.unlink(missing_ok=True)
+        return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default=",".join(DEFAULT_ROWS))
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    results: dict[str, dict[str, tuple[float, float]]] = {}
-    for name in options.only.split(","):
-        print(f"serving {name}", file=sys.stderr, flush=True)
-        try:
-            results[name] = measure(name, options.seconds)
-        except Exception as error:
-            print(f"{name}: {error}", file=sys.stderr)
-    ours = results.get("micropie compiled")
+    servers: list[Running] = []
+    try:
+        for name in options.only.split(","):
+            print(f"starting {name}", file=sys.stderr, flush=True)
+            servers.append(Running(name))
+        for server in servers:
+            load(server.base + "/", 2)
+        samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for round_index in range(options.rounds):
+            order = servers[round_index % len(servers):] + servers[:round_index % len(servers)]
+            for server in order:
+                for title, path in PATHS:
+                    rate, p99 = load(server.base + path, options.seconds)
+                    samples.setdefault((server.name, title), []).append((rate, p99))
+                    print(f"round {round_index + 1}: {server.name:18} {title:9} {rate:10,.0f}/s  p99 {p99:.2f} ms",
+                          file=sys.stderr, flush=True)
+    finally:
+        collected = {server.name: server.stop() for server in servers}
+    render(samples, collected, [server.name for server in servers], options)
+
+
+def render(samples: dict[tuple[str, str], list[tuple[float, float]]], collected: dict[str, dict[str, Any]],
+           names: list[str], options: argparse.Namespace) -> None:
+    medians = {key: (statistics.median(r for r, _ in values), statistics.median(p for _, p in values))
+               for key, values in samples.items()}
     titles = [title for title, _ in PATHS]
-    header = " | ".join(f"{t} req/s | {t} p99 | ours ÷ row" for t in titles)
-    print(f"| row | {header} |")
-    print("| --- |" + " ---: | ---: | ---: |" * len(titles))
-    for name, figures in results.items():
-        cells = []
-        for title in titles:
-            rate, p99 = figures[title]
-            ratio = f"{ours[title][0] / rate:.2f}×" if ours else "–"
-            cells.append(f"{rate:,.0f} | {p99:.2f} ms | {ratio}")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"{options.rounds} rounds of {options.seconds} s per row and path, wrk -t1 -c64; medians.\n")
+    print("| row | " + " | ".join(f"{t} req/s | {t} p99" for t in titles) + " | gen0 / gen1 / gen2 per 100k requests |")
+    print("| --- |" + " ---: | ---: |" * len(titles) + " ---: |")
+    for name in names:
+        cells = [f"{medians[name, t][0]:,.0f} | {medians[name, t][1]:.2f} ms" for t in titles]
+        gc_figures = collected.get(name, {})
+        requests = gc_figures.get("requests", 0)
+        if requests:
+            per = [count * 100_000 / requests for count in gc_figures["collections"]]
+            longest = max(gc_figures["longest_ms"])
+            gc_cell = f"{per[0]:,.0f} / {per[1]:,.0f} / {per[2]:,.0f} (longest pause {longest:.1f} ms)"
+        else:
+            gc_cell = "–"
+        print(f"| {name} | " + " | ".join(cells) + f" | {gc_cell} |")
+    ours = "micropie compiled"
+    peers = [name for name in names if name in PEERS]
+    if ours not in names or not peers:
+        return
+    print("\nmicropie compiled against the best peer (throughput: ours ÷ best, higher is better; p99: "
+          "ours ÷ best, lower is better):\n")
+    for title in titles:
+        best_rate = max(peers, key=lambda name: medians[name, title][0])
+        best_p99 = min(peers, key=lambda name: medians[name, title][1])
+        print(f"- {title}: throughput {medians[ours, title][0] / medians[best_rate, title][0]:.2f}× ({best_rate}), "
+              f"p99 {medians[ours, title][1] / medians[best_p99, title][1]:.2f}× ({best_p99})")
 
 
 if __name__ == "__main__":
