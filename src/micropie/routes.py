@@ -205,7 +205,8 @@ def route_http(app: object, namespace: dict[str, object] | None, request: Reques
             raise HTTPError(404)
     route = resolve(app, namespace, name)
     if isinstance(route, Route):
-        if not request.path_params:
+        # Only when there are segments to set: the request already holds an empty list.
+        if len(segments) > 1 and not request.path_params:
             request.path_params = segments[1:]
         return route
     if route is NOT_A_ROUTE or explicit is not None:
@@ -231,6 +232,6 @@ def route_websocket(app: object, namespace: dict[str, object] | None, request: R
     route = resolve(app, namespace, name)
     if not isinstance(route, Route):
         raise RouteRefused("No matching WebSocket route")
-    if not request.path_params:
+    if len(segments) > 1 and not request.path_params:
         request.path_params = segments[1:]
     return route
