@@ -5,6 +5,7 @@ failure), never an exception out of the ASGI call and never a hang.
 """
 
 import asyncio
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -88,7 +89,7 @@ async def test_a_json_integer_too_big_for_a_float_parameter_is_400() -> None:
     assert (await post_json(Hostile(), "/numbers", {"x": 2**1023})).json()["x"] == float(2**1023)
 
 
-async def test_a_big_json_body_parsed_off_the_event_loop_is_exact_and_bad_one_is_400() -> None:
+async def test_a_big_json_body_is_exact_and_a_bad_one_is_400() -> None:
     document = {"values": list(range(2**64, 2**64 + 20_000))}
     body = json.dumps(document).encode()
     assert len(body) > 64 * 1024
@@ -96,6 +97,19 @@ async def test_a_big_json_body_parsed_off_the_event_loop_is_exact_and_bad_one_is
     assert json.loads(reply.body) == document
     reply = await call(Hostile(), "POST", "/echo", body=body[:-1], content_type="application/json")
     assert (reply.status, reply.text) == (400, "400 Bad Request: Bad JSON")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_decoding_a_big_json_body_leaves_the_garbage_collector_as_it_was(enabled: bool) -> None:
+    body = json.dumps([{"n": index} for index in range(20_000)]).encode()
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        for document in (body, body[:-1]):  # a good body and a bad one
+            await call(Hostile(), "POST", "/echo", body=document, content_type="application/json")
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
 
 
 @pytest.mark.parametrize("text,answers", [

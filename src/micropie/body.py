@@ -18,8 +18,11 @@ Rules:
   and no field name or value over ``max_form_field_size`` bytes (UTF-8, after percent-decoding):
   either is a 413, found before the rest is decoded, so the work a hostile body causes is
   bounded by the limits rather than by its size.
-- A buffered body of ``PARSE_IN_WORKER_SIZE`` bytes or more is parsed in a worker thread:
-  decoding megabytes (percent-escapes above all) would otherwise stall every other request.
+- A form body of ``PARSE_IN_WORKER_SIZE`` bytes or more is parsed in a worker thread: its
+  percent-escapes are decoded by interpreted code, which would stall every other request for
+  seconds, and in a thread lets the event loop run between its steps. JSON is decoded where it
+  is, on the event loop: the decoder holds the interpreter lock for the whole document anyway,
+  so a thread would only add the hop (see ``jsoncodec`` for how large documents are decoded).
 """
 
 import asyncio

@@ -121,10 +121,9 @@ async def _take_body(
         return start_multipart(request, content_type, receive, limits)
     data = await read_body(receive, limits)
     request.body = data
-    small = len(data) < PARSE_IN_WORKER_SIZE
     if is_json_type(content_type):
-        request._json = parse_json(data) if small else await in_worker(functools.partial(parse_json, data))
-    elif small:
+        request._json = parse_json(data)
+    elif len(data) < PARSE_IN_WORKER_SIZE:
         if data:
             request.body_params = parse_urlencoded(data, limits)
     else:
