@@ -5,9 +5,13 @@ cost matches the MicroPie rows. BlackSheep binds `name` from the route and `x` f
 parameter name, like MicroPie. Its sessions use the bundled `InMemorySessionStore` (an id cookie
 naming a dict, like MicroPie's backend); BlackSheep switches sessions on app-wide, so the session
 scenario gets its own app and the other scenarios do not pay for the session middleware.
+
+`build_upload` and `build_routes` are the apps of scaling.py: a file upload streamed through
+`request.multipart_stream()`, and an app with many routes.
 """
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
@@ -88,3 +92,44 @@ def build() -> Suite:
         },
         notes={"session": "InMemorySessionStore, on a second app (sessions are app-wide)"},
     )
+
+
+async def upload_file(request: Request) -> Response:
+    # BlackSheep's documented way for large uploads (2.6): `multipart_stream()` parses the body
+    # as it arrives and yields each part with its data as a stream, nothing spooled.
+    digest = hashlib.sha256()
+    size = 0
+    async for part in request.multipart_stream():
+        if part.name == "file" and part.file_name:
+            async for chunk in part.stream():
+                digest.update(chunk)
+                size += len(chunk)
+    return json({"size": size, "sha256": digest.hexdigest()})
+
+
+def build_upload() -> ASGIApp:
+    """`POST /upload` with a file field `file`: its size and SHA-256, as JSON.
+
+    uvicorn calls this as a factory (`uvicorn apps_blacksheep:build_upload --factory`).
+    """
+    _use_json(loads=orjson.loads, dumps=_dumps)
+    router = Router()
+    router.add_post("/upload", upload_file)
+    app: ASGIApp = Application(router=router)
+    return app
+
+
+def _named_handler(name: str) -> Callable[[], Awaitable[Response]]:
+    async def handler() -> Response:
+        return text(name)
+
+    return handler
+
+
+def build_routes(count: int) -> ASGIApp:
+    """An app with `count` routes, `/h0` … `/h{count - 1}`, each answering its name."""
+    router = Router()
+    for index in range(count):
+        router.add_get(f"/h{index}", _named_handler(f"h{index}"))
+    app: ASGIApp = Application(router=router)
+    return app

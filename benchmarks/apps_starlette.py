@@ -5,13 +5,19 @@ JSON cost matches the MicroPie rows, which use orjson when it is installed. Star
 server-side session store: its `SessionMiddleware` keeps the session in a signed cookie, so the
 session scenario measures signing and verifying that cookie. The middleware is attached to the
 session routes only, so that the other scenarios do not pay for it.
+
+`build_upload` and `build_routes` are the apps of scaling.py: a file upload read through
+`request.form()`, and an app with many routes.
 """
 
+import hashlib
+from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -81,4 +87,47 @@ def build() -> Suite:
             "orjson": metadata.version("orjson"),
         },
         notes={"session": "signed-cookie session (SessionMiddleware), no server-side store"},
+    )
+
+
+# How much of the uploaded file each `UploadFile.read` returns.
+UPLOAD_READ_SIZE = 1024 * 1024
+
+
+async def upload_file(request: Request) -> Response:
+    # Starlette's documented way to take a file: `request.form()` parses the whole multipart
+    # body first, spooling the file to a SpooledTemporaryFile (1 MiB in memory, then disk);
+    # the handler then reads the UploadFile back in chunks. (`request.stream()` would give
+    # the raw multipart bytes, with no parser.)
+    async with request.form() as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            return PlainTextResponse("no file field", status_code=400)
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := await file.read(UPLOAD_READ_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return orjson_response({"size": size, "sha256": digest.hexdigest()})
+
+
+def build_upload() -> ASGIApp:
+    """`POST /upload` with a file field `file`: its size and SHA-256, as JSON.
+
+    uvicorn calls this as a factory (`uvicorn apps_starlette:build_upload --factory`).
+    """
+    return Starlette(routes=[Route("/upload", upload_file, methods=["POST"])])
+
+
+def _named_endpoint(name: str) -> Callable[[Request], Awaitable[PlainTextResponse]]:
+    async def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(name)
+
+    return endpoint
+
+
+def build_routes(count: int) -> ASGIApp:
+    """An app with `count` routes, `/h0` … `/h{count - 1}`, each answering its name."""
+    return Starlette(
+        routes=[Route(f"/h{index}", _named_endpoint(f"h{index}")) for index in range(count)]
     )
