@@ -29,6 +29,7 @@ from micropie.settings import (
 from micropie.websocket import ConnectionClosed, WebSocket
 
 __version__ = "0.1.0"
+"""The version of this package."""
 
 def _installed(name: str) -> bool:
     # Found without importing it: Jinja2 alone would add tens of milliseconds to start-up.
@@ -48,7 +49,21 @@ class App(AppCore):
     """An ASGI application: subclass it and define handlers as methods.
 
     ``async def greet(self, name)`` serves ``/greet/<name>`` (and ``/greet?name=…``); ``index``
-    serves ``/``; ``ws_chat`` serves WebSocket connections to ``/chat``.
+    serves ``/``; ``ws_chat`` serves WebSocket connections to ``/chat``. Names starting with
+    ``_`` are never routes. An instance is an ASGI 3 callable: ``await app(scope, receive,
+    send)`` serves ``http``, ``websocket`` and ``lifespan`` scopes and ignores any other.
+
+    Attributes:
+
+    - ``session_backend``: the ``SessionBackend`` given to the constructor (an
+      ``InMemorySessionBackend`` by default).
+    - ``middlewares``: the ``HttpMiddleware`` run around every HTTP request, in order.
+    - ``ws_middlewares``: the ``WebSocketMiddleware`` run around every WebSocket connection.
+    - ``startup_handlers``, ``shutdown_handlers``: zero-argument async callables run, in order,
+      at lifespan startup and shutdown; the first that raises stops the rest and fails that
+      phase. After the shutdown handlers, the session backend's ``close()`` runs.
+    - ``request``: the request being handled (see ``current_request``).
+    - every option (see ``AppOptions``), read back and assignable.
     """
 
     # The options (micropie.settings.AppOptions) are attributes too: reading one gives its
@@ -124,6 +139,8 @@ def _compiled() -> bool:
 
 
 COMPILED: bool = _compiled()
+"""True when micropie's modules are the mypyc-compiled extensions, False when they run as plain
+Python. Nothing else differs between the two."""
 
 __all__ = [
     "COMPILED",

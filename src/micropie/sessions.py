@@ -42,6 +42,7 @@ from micropie.abstract import require_overrides
 from micropie.request import Request
 
 SESSION_TIMEOUT: Final = 8 * 3600
+"""The default ``session_timeout``: 8 hours, in seconds."""
 SESSION_COOKIE: Final = "session_id"
 _ACCEPTED_IDS_KEPT: Final = 4096
 
@@ -128,6 +129,9 @@ class InMemorySessionBackend(SessionBackend):
         cleanup_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``max_sessions``: the most sessions kept; beyond it the least recently used is
+        dropped. ``cleanup_interval``: the least time, in seconds, between two sweeps that remove
+        expired sessions. ``clock``: the time source, in seconds (tests pass their own)."""
         super().__init__()
         if max_sessions <= 0:
             raise ValueError("max_sessions must be positive")

@@ -21,13 +21,21 @@ from micropie.body import BodyLimits
 from micropie.sessions import SESSION_TIMEOUT, SessionSettings, new_session_id, validate_session_id
 
 DEFAULT_BODY_TIMEOUT: Final = 5.0
+"""The default ``body_timeout``: seconds to wait for the next part of a request body."""
 DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
+"""The default ``max_body_size``: 16 MiB."""
 DEFAULT_MAX_FORM_FIELD_SIZE: Final = 1024 * 1024
+"""The default ``max_form_field_size``: 1 MiB."""
 DEFAULT_MAX_FORM_FIELDS: Final = 1000
+"""The default ``max_form_fields``."""
 
 
 class AppOptions(TypedDict, total=False):
-    """The keyword options of ``App``, each also an attribute of the application."""
+    """The keyword options of ``App``, each also an attribute of the application.
+
+    Their defaults, checks and meanings are listed on the Options page of the documentation;
+    ``OPTIONS`` holds each one's default and check.
+    """
 
     body_timeout: float | None
     max_body_size: int | None

@@ -38,7 +38,8 @@ logger: Final = logging.getLogger("micropie")
 
 
 class ConnectionClosed(Exception):
-    """The client closed the WebSocket connection."""
+    """The client closed the WebSocket connection: raised by ``receive_*`` and ``accept()``.
+    Raised out of a handler, it ends the connection normally."""
 
 
 class _Refused(Exception):
@@ -49,7 +50,11 @@ class _Refused(Exception):
 
 
 class WebSocket:
-    """One WebSocket connection, as its handler sees it."""
+    """One WebSocket connection, as its handler sees it.
+
+    ``session_id`` is the id of the connection's session; ``receive`` and ``send`` are the
+    connection's raw ASGI callables; ``accepted`` and ``closed`` tell how far it has gone.
+    """
 
     def __init__(
         self,
@@ -136,10 +141,12 @@ class WebSocket:
             raise RuntimeError("WebSocket connection not accepted")
 
     async def send_text(self, data: str) -> None:
+        """Send a text message; ``RuntimeError`` before ``accept()``."""
         self._check_open()
         await self.send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
+        """Send a binary message; ``RuntimeError`` before ``accept()``."""
         self._check_open()
         await self.send({"type": "websocket.send", "bytes": data})
 
@@ -149,6 +156,8 @@ class WebSocket:
         await self.send({"type": "websocket.send", "text": jsoncodec.dumps(value).decode("utf-8")})
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the connection (once; later calls do nothing). Before ``accept()``, this refuses
+        the handshake with ``code`` and ``reason``."""
         if self.closed:
             return
         self.closed = True
