@@ -10,10 +10,8 @@ commands name only what exists. The reference names every public name and every 
 import ast
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,6 @@ from redis_server import RedisServer
 from test_typing import run_mypy
 
 import micropie
-import micropie.redis_sessions
 import micropie.testing
 from micropie import App, SessionBackend
 from micropie.settings import OPTIONS
@@ -63,11 +60,15 @@ def write_files(directory: Path, page: str) -> None:
             target.write_text(code.code)
 
 
-def run_pytest(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """pytest in a fresh interpreter, as a user runs it in their project directory."""
+def assert_page_tests_pass(directory: Path, page: str, test_file: str, count: int) -> None:
+    """The page's test module passes, run with pytest in a fresh interpreter as a user runs it
+    in their project directory (with the page's other files beside it)."""
+    write_files(directory, page)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error",
-               "-o", "asyncio_default_fixture_loop_scope=function", *arguments]
-    return subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=180)
+               "-o", "asyncio_default_fixture_loop_scope=function", test_file]
+    result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{count} passed" in result.stdout, result.stdout
 
 
 # -- every block, every page ----------------------------------------------------------------
@@ -146,10 +147,7 @@ def test_tutorial_guestbook() -> None:
 
 @checks("tutorial.md", "test_guestbook.py")
 def test_tutorial_tests_pass(tmp_path: Path) -> None:
-    write_files(tmp_path, "tutorial.md")
-    result = run_pytest(tmp_path, "test_guestbook.py")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 passed" in result.stdout, result.stdout
+    assert_page_tests_pass(tmp_path, "tutorial.md", "test_guestbook.py", 6)
 
 
 def test_tutorial_serves_with_uvicorn(tmp_path: Path) -> None:
@@ -760,10 +758,7 @@ def test_limits_every_answer_in_the_table(redis_server: RedisServer) -> None:
 
 @checks("guides/testing.md", "test_site.py")
 def test_testing_guide_tests_pass(tmp_path: Path) -> None:
-    write_files(tmp_path, "guides/testing.md")
-    result = run_pytest(tmp_path, "test_site.py")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout, result.stdout
+    assert_page_tests_pass(tmp_path, "guides/testing.md", "test_site.py", 7)
 
 
 @checks("guides/deployment.md", "shop.py")
