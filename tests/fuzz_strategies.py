@@ -31,6 +31,7 @@ HANDLERS = (
     "index",
     "upload",
     "upload_strict",
+    "listed",
     "counter",
     "echo_json",
     "stream_sync",
@@ -42,7 +43,7 @@ HANDLERS = (
 # names found only on the metaclass (``mro``).
 NOT_ROUTES = ("_deliberate", "_redirect", "__init__", "ws_chat", "request", "middlewares",
               "session_backend", "startup_handlers", "mro", "")
-PARAMETER_NAMES = ("n", "x", "flag", "name", "document", "parts", "fields", "segments")
+PARAMETER_NAMES = ("n", "x", "flag", "name", "document", "parts", "fields", "segments", "ids", "tags", "docs")
 
 
 def _bytes_expr(data: bytes) -> str:
@@ -337,7 +338,7 @@ part_contents = st.one_of(
 
 @st.composite
 def multipart_part(draw: st.DrawFn, boundary: bytes) -> bytes:
-    name = draw(st.one_of(st.sampled_from(["document", "n", "name", "x", "flag"]), st.text(max_size=6)))
+    name = draw(st.one_of(st.sampled_from(["document", "n", "name", "x", "flag", "ids", "docs"]), st.text(max_size=6)))
     disposition = b'form-data; name="' + name.encode("utf-8", "replace") + b'"'
     if draw(st.booleans()):
         filename = draw(st.sampled_from(["a.txt", "", "..\\x", "\u00e9.bin", 'q"uote']))
@@ -601,3 +602,58 @@ def uploads(draw: st.DrawFn) -> Exchange:
     method = draw(st.sampled_from(["POST", "PUT", "PATCH"]))
     path = "/" + draw(st.sampled_from(["upload", "upload_strict"]))
     return Exchange(method, path, path.encode("ascii"), b"", tuple(headers), chunks, ending, paced=True)
+
+
+# --- list parameters ---------------------------------------------------------------------------
+
+# Elements for ``ids: list[int]``: integers, and text around the int rule (signs, spaces, other
+# scripts' digits, separators, blanks) that must be refused or, blank, skipped.
+list_element_texts = st.one_of(
+    st.integers().map(str),
+    st.sampled_from(["", "-0", "007", "+5", " 1", "1 ", "1_000", "\u0665", "1.0", "x", "9" * 4300, "9" * 4301]),
+    st.text(alphabet="0123456789-+ _.x", max_size=6),
+)
+list_json_elements = st.one_of(
+    st.integers(), list_element_texts, st.none(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ListRequest:
+    """An exchange to ``listed(ids: list[int], …)`` and how the ids were sent."""
+
+    exchange: Exchange
+    source: str
+    # What was sent for ``ids``: texts from the query or a form, JSON values from a JSON body
+    # (``sent_json`` is the whole value, possibly not a list).
+    sent_texts: tuple[str, ...]
+    sent_json: object
+
+
+@st.composite
+def list_requests(draw: st.DrawFn) -> ListRequest:
+    """``ids`` sent by one source: repeated in the query, a urlencoded form or a multipart
+    form, or as a JSON value (usually an array) — or not at all."""
+    source = draw(st.sampled_from(["query", "form", "multipart", "json", "absent"]))
+    texts: tuple[str, ...] = tuple(draw(st.lists(list_element_texts, max_size=5)))
+    sent_json: object = None
+    query = b""
+    body = Body(None, b"")
+    items = "&".join(f"ids={_escaped(text)}" for text in texts)
+    if source == "query":
+        query = items.encode("ascii")
+    elif source == "form":
+        body = Body(b"application/x-www-form-urlencoded", items.encode("ascii"))
+    elif source == "multipart":
+        boundary = b"list-boundary"
+        parts = b"".join(
+            b"--" + boundary + b'\r\nContent-Disposition: form-data; name="ids"\r\n\r\n'
+            + text.encode("utf-8") + b"\r\n"
+            for text in texts
+        )
+        body = Body(b"multipart/form-data; boundary=" + boundary, parts + b"--" + boundary + b"--\r\n")
+    elif source == "json":
+        sent_json = draw(st.one_of(st.lists(list_json_elements, max_size=5), list_json_elements))
+        body = Body(b"application/json", json.dumps({"ids": sent_json}).encode("ascii"))
+    exchange = draw(tidy_exchanges(["listed"], st.just(body), st.just(query), cookies=st.just(0)))
+    return ListRequest(exchange, source, texts, sent_json)

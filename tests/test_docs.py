@@ -236,6 +236,33 @@ def test_routing_catalog() -> None:
         assert refused.text == "400 Bad Request: Parameter 'document' must be an uploaded file"
 
 
+@checks("guides/routing.md", "filters.py")
+def test_routing_lists() -> None:
+    import json
+
+    app = load("guides/routing.md", "filters.py")["app"]
+    rows = table("guides/routing.md", "list request")
+    assert len(rows) == 8
+    with TestClient(app) as client:
+        for request, answer in rows:
+            method, target = code_spans(request)[0].split(" ", 1)
+            json_body = re.search(r"with JSON `(.*?)`", request)
+            form = re.search(r"with form `(.*?)`", request)
+            response = client.request(
+                method, target,
+                json=None if json_body is None else json.loads(json_body.group(1)),
+                content=None if form is None else form.group(1).encode(),
+                headers=None if form is None else {"content-type": "application/x-www-form-urlencoded"},
+            )
+            expected = code_spans(answer)[0]
+            if expected.startswith("{"):
+                assert response.json() == json.loads(expected), request
+            else:
+                assert response.text == expected, request
+        photos = [("photo", (f"p{index}.jpg", bytes(index * 1000), "image/jpeg")) for index in range(3)]
+        assert client.post("/photos", files=photos).json() == ["p0.jpg", "p1.jpg", "p2.jpg"]
+
+
 def test_routing_conversion_table() -> None:
     from micropie import App as Base
 

@@ -117,6 +117,34 @@ def test_json_api_rejects_bad_input_with_4xx() -> None:
         assert (wrong_method.status_code, wrong_method.headers["allow"]) == (405, "GET, POST")
 
 
+# catalogue.py --------------------------------------------------------------------------------
+
+
+def test_catalogue_search_takes_every_ticked_tag_and_size() -> None:
+    with TestClient(example("catalogue")) as client:
+        assert [item["id"] for item in client.get("/search").json()] == [1, 2, 3, 4]
+        assert [item["id"] for item in client.get("/search?tag=red").json()] == [1, 3]
+        assert [item["id"] for item in client.get("/search?tag=red&tag=small").json()] == [1]
+        assert [item["id"] for item in client.get("/search?size=1&size=9").json()] == [3, 4]
+        reply = client.get("/search?size=1&size=big")
+        assert (reply.status_code, reply.text) == (400, "400 Bad Request: Parameter 'size' must be a list of int")
+        assert 'name="tag" value="small"' in client.get("/").text
+
+
+def test_catalogue_compare_takes_a_json_array_or_repeated_form_values() -> None:
+    with TestClient(example("catalogue")) as client:
+        reply = client.post("/compare", json={"ids": [3, 1]})
+        assert [item["id"] for item in reply.json()["products"]] == [3, 1]
+        assert reply.json()["largest"] == "Red barrel"
+        reply = client.post("/compare", data={"ids": ["2", "4"]})
+        assert [item["name"] for item in reply.json()["products"]] == ["Blue bucket", "Small spade"]
+        assert client.post("/compare", json={"ids": [1, 7]}).json() == {"unknown": [7]}
+        reply = client.post("/compare", json={"ids": "1"})
+        assert (reply.status_code, reply.text) == (400, "400 Bad Request: Parameter 'ids' must be a list of int")
+        reply = client.post("/compare", json={})
+        assert (reply.status_code, reply.text) == (400, "400 Bad Request: Missing required parameter 'ids'")
+
+
 # login.py ------------------------------------------------------------------------------------
 
 
@@ -209,6 +237,25 @@ def test_upload_stores_the_file_byte_for_byte_under_a_safe_name(upload: Server, 
     stored = upload_dir / result["stored_as"]
     assert stored.read_bytes() == payload
     assert not list(upload_dir.glob("*.part"))
+
+
+def test_upload_many_stores_three_files_sent_under_one_name(upload: Server, upload_dir: Path) -> None:
+    payloads = [os.urandom(10), os.urandom(2 * 1024 * 1024 + 3), b""]
+    files = [("files", (f"f{index}.bin", payload, "application/x-test")) for index, payload in enumerate(payloads)]
+    with live_client(upload) as http:
+        reply = http.post("/upload_many", files=files)
+    assert reply.status_code == 201, reply.text
+    results = reply.json()
+    assert [result["filename"] for result in results] == ["f0.bin", "f1.bin", "f2.bin"]
+    assert [result["size"] for result in results] == [len(payload) for payload in payloads]
+    for result, payload in zip(results, payloads):
+        assert (upload_dir / result["stored_as"]).read_bytes() == payload
+
+
+def test_upload_many_without_files_is_400(upload: Server) -> None:
+    with live_client(upload) as http:
+        reply = http.post("/upload_many", data={"files": ""})
+    assert (reply.status_code, reply.text) == (400, "400 Bad Request: Missing required parameter 'files'")
 
 
 def test_upload_without_a_file_is_400(upload: Server) -> None:

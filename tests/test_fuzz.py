@@ -20,7 +20,9 @@ Oracles, checked on every request:
 - no exception text (traceback, exception class names, the deliberate error's message) in a
   body, unless the client itself sent that text;
 - a valid JSON body echoes back exactly, huge integers included, whenever the standard library
-  can parse it (a document nested deeper than ``TRUSTED_DEPTH`` may instead be a 400).
+  can parse it (a document nested deeper than ``TRUSTED_DEPTH`` may instead be a 400);
+- ``ids: list[int]`` receives exactly the non-blank values sent (every query or form value, a
+  JSON array), each converted by the int rule, or the 400 that rule calls for.
 
 Boundary cases a property must always try are pinned with ``@example``.
 
@@ -41,6 +43,7 @@ import pytest
 from fuzz_strategies import (
     ISSUED_SESSION,
     Body,
+    ListRequest,
     Ending,
     Exchange,
     body_methods,
@@ -49,6 +52,7 @@ from fuzz_strategies import (
     form_bodies,
     handler_paths,
     json_bodies,
+    list_requests,
     multipart_bodies,
     random_bodies,
     tidy_exchanges,
@@ -113,6 +117,12 @@ class FuzzApp(App):
 
     def typed(self, n: int, x: float = 1.0, flag: bool = False, name: str | None = None) -> dict[str, object]:
         return {"n": n, "x": x, "flag": flag, "name_length": None if name is None else len(name)}
+
+    async def listed(
+        self, ids: list[int], tags: list[str] | None = None, docs: list[UploadedFile] | None = None
+    ) -> dict[str, object]:
+        sizes = [await drain(upload) for upload in docs or []]
+        return {"ids": ids, "tags": tags, "docs": sizes}
 
     def positional(self, *parts: str) -> dict[str, int]:
         return {"parts": len(parts)}
@@ -439,7 +449,7 @@ def test_deep_json_echoes_exactly_or_is_refused(exchange: Exchange) -> None:
     check_json_echo(exchange, served)
 
 
-UPLOADERS = ["upload", "upload_strict", "typed", "keywords", "positional", "index"]
+UPLOADERS = ["upload", "upload_strict", "typed", "keywords", "positional", "index", "listed"]
 
 
 @examples(2)
@@ -465,7 +475,7 @@ def test_typed_parameters_convert_or_reject(exchange: Exchange) -> None:
     check_exchange(exchange, run(exchange))
 
 
-BINDERS = ["typed", "positional", "keywords", "index", "upload", "upload_strict"]
+BINDERS = ["typed", "positional", "keywords", "index", "upload", "upload_strict", "listed"]
 BINDING_BODIES = st.one_of(form_bodies(), json_bodies(), random_bodies())
 
 
@@ -476,6 +486,54 @@ BINDING_BODIES = st.one_of(form_bodies(), json_bodies(), random_bodies())
 ))
 def test_binding_from_any_source_gets_one_clean_answer(exchange: Exchange) -> None:
     check_exchange(exchange, run(exchange))
+
+
+_INT_TEXT = re.compile(r"-?[0-9]+")
+
+
+def reference_int(value: object) -> int | None:
+    """``value`` as conversion.py's rules convert it to an int, or None if they refuse it."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str) or _INT_TEXT.fullmatch(value) is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:  # more digits than Python converts
+        return None
+
+
+def expected_ids(request: ListRequest) -> tuple[int, object]:
+    """The status and body (a parsed JSON value, or the text of a 400) ``listed`` must answer."""
+    if request.source == "absent":
+        return 400, "400 Bad Request: Missing required parameter 'ids'"
+    if request.source == "json":
+        sent: object = request.sent_json
+    else:
+        # A blank value counts as absent, as for a scalar parameter.
+        sent = [text for text in request.sent_texts if text]
+        if not sent:
+            return 400, "400 Bad Request: Missing required parameter 'ids'"
+    if not isinstance(sent, list):
+        return 400, "400 Bad Request: Parameter 'ids' must be a list of int"
+    converted = [reference_int(value) for value in sent]
+    if any(value is None for value in converted):
+        return 400, "400 Bad Request: Parameter 'ids' must be a list of int"
+    return 200, {"ids": converted, "tags": None, "docs": []}
+
+
+@examples(1)
+@given(list_requests())
+@example(ListRequest(json_post("/listed", b'{"ids": [1, true]}'), "json", (), [1, True]))
+def test_list_parameters_receive_every_value_or_a_400(request: ListRequest) -> None:
+    served = run(request.exchange)
+    check_exchange(request.exchange, served)
+    status = served.sent[0]["status"]
+    body = response_body(served.sent).decode("utf-8")
+    answer = (status, json.loads(body) if status == 200 else body)
+    assert answer == expected_ids(request), request.exchange.describe()
 
 
 @examples(1)

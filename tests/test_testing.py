@@ -290,6 +290,27 @@ def test_an_app_wrapped_in_asgi_middleware_is_served() -> None:
         assert refused.get("/").status_code == 400
 
 
+class Large(App):
+    async def index(self) -> str:
+        return "compress me " * 1000
+
+
+def test_a_compressed_response_is_decoded_once_by_both_clients() -> None:
+    from starlette.middleware.gzip import GZipMiddleware
+
+    with TestClient(GZipMiddleware(Large())) as client:
+        response = client.get("/")
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.text == "compress me " * 1000
+        assert int(response.headers["content-length"]) < 1000  # what the app sent: compressed
+
+    async def read_async() -> str:
+        async with AsyncTestClient(GZipMiddleware(Large())) as client:
+            return (await client.get("/")).text
+
+    assert asyncio.run(read_async()) == "compress me " * 1000
+
+
 # TestClient: lifespan and its loop ----------------------------------------------------------
 
 

@@ -7,8 +7,15 @@ Rules:
 - Sources, first hit wins: path segments (positional parameters, in order; ``*args`` takes the
   rest), the query string, form fields, the top-level keys of a JSON object body, multipart
   files, then the default. From the query string and form fields the first value that is not
-  blank is taken: a blank value (``?n=``, ``n=``) counts as absent, as in MicroPie. Keyword-only parameters skip the path. ``**kwargs`` takes every other
-  query, form, JSON and file name. The session is never a source.
+  blank is taken: a blank value (``?n=``, ``n=``) counts as absent, as in MicroPie.
+  Keyword-only parameters skip the path. ``**kwargs`` takes every other query, form, JSON and
+  file name (the first value of each). The session is never a source.
+- A list parameter (``list[int]``…, see ``conversion``) takes every value from the first source
+  that has its name, in order: all non-blank query values, else all non-blank form values, else
+  a JSON array, else every file uploaded under the name; a path segment fills it with one
+  element. Sources are not merged, as for scalars. While a multipart body is still being parsed
+  more values may come, so a list not found in the query waits for the whole parse
+  (``FieldPending(None)``); uploads keep streaming into their spooled queues meanwhile.
 - A parameter with a converter gets its value converted; defaults are used as written.
 - ``bind`` never waits. If a value may still arrive in a multipart body being parsed, it raises
   ``FieldPending`` and the caller waits for the parse, then binds again from the start.
@@ -52,6 +59,10 @@ class HandlerParam:
     # 'object' at import). The value is whatever default the handler declares, or NO_DEFAULT.
     default: Any
     converter: Converter | None
+    # Annotated as a list: binding gathers every value of the name (the converter's ``many``).
+    many: bool
+    # Text from the path, query or a form is the value as it is (no converter, or ``str``).
+    keeps_text: bool
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,9 @@ def handler_info(function: Any, skip_first: bool) -> HandlerInfo:
         default: object = NO_DEFAULT if parameter.default is inspect.Parameter.empty else parameter.default
         annotation = parameter.annotation
         converter = None if annotation is inspect.Parameter.empty else converter_for(annotation)
-        params.append(HandlerParam(parameter.name, kind, default, converter))
+        many = converter is not None and converter.many
+        keeps_text = converter is None or converter.keeps_text
+        params.append(HandlerParam(parameter.name, kind, default, converter, many, keeps_text))
     # A callable object whose __call__ is async counts too.
     is_coroutine = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
         getattr(type(function), "__call__", None)
@@ -118,6 +131,12 @@ def _convert(param: HandlerParam, value: object) -> object:
         raise HTTPError(400, f"Parameter '{param.name}' must be {converter.expected}") from None
 
 
+def _convert_segment(param: HandlerParam, segment: str) -> object:
+    if param.many:
+        return _convert(param, [segment])
+    return segment if param.keeps_text else _convert(param, segment)
+
+
 class Arguments:
     """Positional and keyword arguments for one handler call."""
 
@@ -134,25 +153,25 @@ def bind(info: HandlerInfo, request: Request, parsing: bool, skip: int = 0) -> A
     """
     args: list[object] = []
     kwargs: dict[str, object] = {}
-    path = request.path_params
+    path = request._path_params
     position = 0
-    path_end = len(path)
+    path_end = 0 if path is None else len(path)
     params = info.params
     for index in range(skip, len(params)):
         param = params[index]
         kind = param.kind
         if kind == VAR_POSITIONAL:
-            while position < path_end:
-                args.append(_convert(param, path[position]))
+            while path is not None and position < path_end:
+                args.append(_convert_segment(param, path[position]))
                 position += 1
             continue
         if kind == VAR_KEYWORD:
             continue
-        if kind == POSITIONAL and position < path_end:
-            args.append(_convert(param, path[position]))
+        if kind == POSITIONAL and path is not None and position < path_end:
+            args.append(_convert_segment(param, path[position]))
             position += 1
             continue
-        value = _lookup(request, param, parsing)
+        value = _lookup_all(request, param, parsing) if param.many else _lookup(request, param, parsing)
         if kind == KEYWORD_ONLY:
             kwargs[param.name] = value
         else:
@@ -168,18 +187,53 @@ def _lookup(request: Request, param: HandlerParam, parsing: bool) -> object:
     name = param.name
     text = first_filled(request.query_params.get(name))
     if text is not None:
-        return _convert(param, text)
-    text = first_filled(request.body_params.get(name))
-    if text is not None:
-        return _convert(param, text)
+        return text if param.keeps_text else _convert(param, text)
+    fields = request._body_params
+    if fields is not None:
+        text = first_filled(fields.get(name))
+        if text is not None:
+            return text if param.keeps_text else _convert(param, text)
     document = request._json
     if isinstance(document, dict) and name in document:
         return _convert(param, document[name])
-    upload = request.files.get(name)
-    if upload is not None:
-        return _convert(param, upload)
+    files = request._files
+    if files is not None:
+        upload = files.get(name)
+        if upload is not None:
+            return _convert(param, upload)
     if parsing:
         raise FieldPending(name)
+    if param.default is not NO_DEFAULT:
+        return param.default
+    raise HTTPError(400, f"Missing required parameter '{name}'")
+
+
+def _filled(values: list[str] | None) -> list[str] | None:
+    """The values that are not blank, or None if there are none."""
+    if values:
+        filled = [value for value in values if value]
+        if filled:
+            return filled
+    return None
+
+
+def _lookup_all(request: Request, param: HandlerParam, parsing: bool) -> object:
+    name = param.name
+    texts = _filled(request.query_params.get(name))
+    if texts is not None:
+        return _convert(param, texts)
+    if parsing:
+        raise FieldPending(None)
+    fields = request._body_params
+    texts = None if fields is None else _filled(fields.get(name))
+    if texts is not None:
+        return _convert(param, texts)
+    document = request._json
+    if isinstance(document, dict) and name in document:
+        return _convert(param, document[name])
+    uploads = request.all_files(name)
+    if uploads:
+        return _convert(param, uploads)
     if param.default is not NO_DEFAULT:
         return param.default
     raise HTTPError(400, f"Missing required parameter '{name}'")

@@ -27,8 +27,7 @@ Rules:
 
 import asyncio
 import re
-import types
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Generator
 from itertools import islice
 from typing import Any, Final, TypeVar, cast
 from urllib.parse import unquote_plus
@@ -174,15 +173,26 @@ def check_declared_length(value: str | None, limits: BodyLimits) -> None:
         raise HTTPError(413)
 
 
-class _Resume:
-    """Awaits the rest of a ``receive()`` coroutine that was stepped once and suspended.
+class _Received:
+    """Where ``_take`` leaves the message ``receive()`` returned."""
 
-    It first hands the event loop what the coroutine is waiting on, then forwards every
-    resumption, exception and close to the coroutine, exactly like ``await`` would have.
+    def __init__(self) -> None:
+        self.message: Message | None = None
+
+
+async def _take(receive: Receive, received: _Received) -> None:
+    received.message = await receive()
+
+
+class _Resume:
+    """Awaits the rest of a ``_take`` that was stepped once and suspended.
+
+    It first hands the event loop what the step is waiting on, then forwards every resumption,
+    exception and close to the step, exactly like ``await`` would have.
     """
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Message], waiting_on: object) -> None:
-        self.coroutine = coroutine
+    def __init__(self, steps: Generator[Any, Any, None], waiting_on: object) -> None:
+        self.steps = steps
         self.waiting_on: object = waiting_on
         self.started = False
 
@@ -199,48 +209,60 @@ class _Resume:
         if not self.started:
             self.started = True
             return self.waiting_on
-        return self.coroutine.send(value)
+        return self.steps.send(value)
 
     def throw(self, kind: object, value: object = None, traceback: object = None) -> object:
         if isinstance(value, BaseException):
-            return self.coroutine.throw(value)
+            return self.steps.throw(value)
         if isinstance(kind, BaseException):
-            return self.coroutine.throw(kind)
+            return self.steps.throw(kind)
         if isinstance(kind, type) and issubclass(kind, BaseException):
-            return self.coroutine.throw(kind())
+            return self.steps.throw(kind())
         raise TypeError("throw() expects an exception")
 
     def close(self) -> None:
-        self.coroutine.close()
+        self.steps.close()
 
 
-async def _bounded(awaitable: Awaitable[Message], timeout: float) -> Message:
+def _message_in(received: _Received) -> Message:
+    message = received.message
+    if message is None:
+        raise RuntimeError("the server's receive() returned no message")
+    return message
+
+
+async def _bounded(rest: Awaitable[None], received: _Received, timeout: float) -> Message:
     try:
         async with asyncio.timeout(timeout):
-            return await awaitable
+            await rest
     except TimeoutError:
         raise HTTPError(408, "Failed to receive body") from None
+    return _message_in(received)
 
 
-def _first_step(pending: Awaitable[Message], timeout: float | None) -> Message | Awaitable[Message]:
-    """What ``receive()`` returned: the message itself if it is already there, else an awaitable
+_FINISHED: Final = object()
+
+
+def _first_step(receive: Receive, timeout: float | None) -> Message | Awaitable[Message]:
+    """What ``receive()`` returns: the message itself if it is already there, else an awaitable
     for it that raises ``HTTPError`` 408 after ``timeout`` seconds without one."""
     if timeout is None:
-        return pending
-    if not isinstance(pending, types.CoroutineType):
-        return _bounded(pending, timeout)
-    try:
-        waiting_on = pending.send(None)
-    except StopIteration as done:
-        message: Message = done.value
-        return message
+        return receive()
+    received = _Received()
+    steps = _take(receive, received).__await__()
+    # A step that finishes ends with a bare StopIteration, which next() absorbs: catching one
+    # here instead (send() and ``except StopIteration``) costs compiled code a traceback, more
+    # than all the rest of reading a small body.
+    waiting_on = next(steps, _FINISHED)
+    if waiting_on is _FINISHED:
+        return _message_in(received)
     # _Resume speaks the iterator protocol ``await`` uses; the cast names its result type.
-    return _bounded(cast("Awaitable[Message]", _Resume(pending, waiting_on)), timeout)
+    return _bounded(cast("Awaitable[None]", _Resume(steps, waiting_on)), received, timeout)
 
 
 async def receive_within(receive: Receive, timeout: float | None) -> Message:
     """The next message from ``receive``; ``HTTPError`` 408 if none comes within ``timeout``."""
-    ready = _first_step(receive(), timeout)
+    ready = _first_step(receive, timeout)
     return ready if isinstance(ready, dict) else await ready
 
 
@@ -260,7 +282,7 @@ async def read_body(receive: Receive, limits: BodyLimits) -> bytes:
     timeout = limits.body_timeout
     # receive_within's two lines, inline: the common case, the whole body in one message
     # already waiting, then costs neither a timer nor another coroutine.
-    ready = _first_step(receive(), timeout)
+    ready = _first_step(receive, timeout)
     message = ready if isinstance(ready, dict) else await ready
     body = checked_chunk(message, 0, limit)
     if not message.get("more_body", False):

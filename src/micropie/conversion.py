@@ -3,6 +3,12 @@
 Rules:
 - Only ``int``, ``float``, ``bool``, ``str``, ``UploadedFile`` and ``X | None`` of those convert;
   any other annotation (or none) leaves values exactly as they arrive, as MicroPie does.
+- A ``list`` annotation (``list[X]``, ``list``, ``typing.List[X]``, optionally ``| None``) makes
+  a list converter: binding hands it every value of the name as a list, and each element
+  converts as a scalar ``X`` would (an ``X`` that does not convert leaves elements as they
+  arrive, ``None`` included). Elements of a convertible type are never optional: ``None`` or a
+  blank string in a ``list[int]`` is a ``ConversionError``; ``| None`` applies to the list (JSON null gives None). A value that is
+  not a list (a JSON string for ``list[str]``) is a ``ConversionError``.
 - Strings from the path, query or a form convert; a JSON value already of the annotated type
   passes through (a JSON int is accepted for ``float`` if a float can hold it); anything else is
   a ``ConversionError``.
@@ -36,16 +42,28 @@ _FLOAT: Final = 1
 _BOOL: Final = 2
 _STR: Final = 3
 _FILE: Final = 4
+# Elements of a list whose element type does not convert: kept as they arrive.
+_AS_SENT: Final = 5
 
 _TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE_WORDS: Final = frozenset({"false", "0", "no", "off"})
 _FLOAT_TEXT: Final = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _TYPE_CODES: Final[dict[object, int]] = {int: _INT, float: _FLOAT, bool: _BOOL, str: _STR, UploadedFile: _FILE}
 _NAME_CODES: Final = {"int": _INT, "float": _FLOAT, "bool": _BOOL, "str": _STR, "UploadedFile": _FILE}
+_LIST_PREFIXES: Final = ("list[", "List[", "typing.List[")
+_LIST_NAMES: Final = frozenset({"list", "List", "typing.List"})
 # JSON integers this large or larger have no float (float() would raise OverflowError).
 _FLOAT_INTEGER_LIMIT: Final = 2**1024
-# What a 400 says the parameter must be, by type code.
-_EXPECTED: Final = ("int", "float", "bool", "str", "an uploaded file")
+# What a 400 says the parameter must be, by type code: of a scalar, then of a list.
+_EXPECTED: Final = ("int", "float", "bool", "str", "an uploaded file", "")
+_EXPECTED_LIST: Final = (
+    "a list of int",
+    "a list of float",
+    "a list of bool",
+    "a list of str",
+    "a list of uploaded files",
+    "a list",
+)
 
 
 class ConversionError(Exception):
@@ -53,27 +71,43 @@ class ConversionError(Exception):
 
 
 class Converter:
-    """Converts one parameter's incoming values to its annotated type."""
+    """Converts one parameter's incoming value (a list of values, if ``many``) to its annotated type."""
 
-    def __init__(self, code: int, optional: bool) -> None:
+    def __init__(self, code: int, optional: bool, many: bool = False) -> None:
         self.code = code
         self.optional = optional
-        self.expected = _EXPECTED[code]
+        self.many = many
+        self.expected = _EXPECTED_LIST[code] if many else _EXPECTED[code]
+        # Text (from the path, query or a form) converts to itself: binding skips the call.
+        self.keeps_text = code == _STR and not many
 
     def convert(self, value: object) -> object:
         if value is None:
             if self.optional:
                 return None
             raise ConversionError(self.expected)
+        if self.many:
+            if not isinstance(value, list):
+                raise ConversionError(self.expected)
+            return [self._element(item) for item in value]
         if isinstance(value, str):
             if self.optional and not value and self.code != _STR and self.code != _FILE:
                 return None
             return self._from_text(value)
         return self._from_json(value)
 
+    def _element(self, value: object) -> object:
+        if self.code == _AS_SENT:
+            return value
+        if isinstance(value, str):
+            return self._from_text(value)
+        if value is None:
+            raise ConversionError(self.expected)
+        return self._from_json(value)
+
     def _from_text(self, text: str) -> object:
         code = self.code
-        if code == _STR:
+        if code == _STR or code == _AS_SENT:
             return text
         if code == _INT:
             digits = text[1:] if text.startswith("-") else text
@@ -97,6 +131,8 @@ class Converter:
 
     def _from_json(self, value: object) -> object:
         code = self.code
+        if code == _AS_SENT:
+            return value
         if code == _FILE:
             if isinstance(value, dict) and isinstance(value.get("content"), asyncio.Queue):
                 return value
@@ -114,44 +150,78 @@ class Converter:
         raise ConversionError(self.expected)
 
 
-def _parse_annotation(annotation: object) -> tuple[int, bool] | None:
-    """(type code, optional) for a convertible annotation, else None."""
+class _Shape:
+    """What an annotation asks for: a type code, and whether it is optional and a list."""
+
+    def __init__(self, code: int, optional: bool, many: bool) -> None:
+        self.code = code
+        self.optional = optional
+        self.many = many
+
+
+def _parse_annotation(annotation: object) -> _Shape | None:
+    """The shape of a convertible annotation, else None."""
     if isinstance(annotation, str):
         return _parse_annotation_text(annotation)
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        arguments = typing.get_args(annotation)
+        members = [argument for argument in arguments if argument is not type(None)]
+        if len(members) == 1 and len(arguments) == 2:
+            inner = _parse_required(members[0])
+            if inner is not None:
+                inner.optional = True
+            return inner
+        return None
+    return _parse_required(annotation)
+
+
+def _parse_required(annotation: object) -> _Shape | None:
     code = _TYPE_CODES.get(annotation)
     if code is not None:
-        return (code, False)
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        if len(members) == 1 and len(typing.get_args(annotation)) == 2:
-            inner = _TYPE_CODES.get(members[0])
-            if inner is not None:
-                return (inner, True)
+        return _Shape(code, False, False)
+    if annotation is list or typing.get_origin(annotation) is list:
+        arguments = typing.get_args(annotation)
+        element = _TYPE_CODES.get(arguments[0]) if len(arguments) == 1 else None
+        return _Shape(_AS_SENT if element is None else element, False, True)
     return None
 
 
-def _parse_annotation_text(text: str) -> tuple[int, bool] | None:
+def _parse_annotation_text(text: str) -> _Shape | None:
     """The same for an annotation left as text (``from __future__ import annotations``)."""
     compact = text.replace(" ", "")
     for prefix in ("Optional[", "typing.Optional["):
         if compact.startswith(prefix) and compact.endswith("]"):
-            inner = _NAME_CODES.get(compact[len(prefix):-1])
-            return None if inner is None else (inner, True)
+            return _optional(_parse_required_text(compact[len(prefix):-1]))
     parts = compact.split("|")
     if len(parts) == 1:
-        code = _NAME_CODES.get(compact)
-        return None if code is None else (code, False)
+        return _parse_required_text(compact)
     if len(parts) == 2 and "None" in parts:
-        other = parts[1] if parts[0] == "None" else parts[0]
-        code = _NAME_CODES.get(other)
-        return None if code is None else (code, True)
+        return _optional(_parse_required_text(parts[1] if parts[0] == "None" else parts[0]))
+    return None
+
+
+def _optional(shape: _Shape | None) -> _Shape | None:
+    if shape is not None:
+        shape.optional = True
+    return shape
+
+
+def _parse_required_text(text: str) -> _Shape | None:
+    code = _NAME_CODES.get(text)
+    if code is not None:
+        return _Shape(code, False, False)
+    if text in _LIST_NAMES:
+        return _Shape(_AS_SENT, False, True)
+    for prefix in _LIST_PREFIXES:
+        if text.startswith(prefix) and text.endswith("]"):
+            element = _NAME_CODES.get(text[len(prefix):-1])
+            return _Shape(_AS_SENT if element is None else element, False, True)
     return None
 
 
 def converter_for(annotation: object) -> Converter | None:
     """The converter for a parameter annotated ``annotation``, or None to pass values as-is."""
-    parsed = _parse_annotation(annotation)
-    if parsed is None:
+    shape = _parse_annotation(annotation)
+    if shape is None:
         return None
-    code, optional = parsed
-    return Converter(code, optional)
+    return Converter(shape.code, shape.optional, shape.many)

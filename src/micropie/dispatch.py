@@ -260,7 +260,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                     await parse.finish()
                 if middlewares:
                     await _after_request(middlewares, request, outcome)
-            if not session_outside and (session is not None or request.session):
+            if not session_outside and (session is not None or request._session):
                 if session is None:
                     session = SessionCycle(app.session_backend, app._settings.sessions)
                 cookie_header = await session.finish(request)
@@ -293,9 +293,11 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
             await send_stream_head(send, outcome.status, headers, outcome.body)
         else:
             await send_stream(send, receive, outcome.status, headers, outcome.body, path)
+    finally:
+        # Files nobody read are dropped, and their spill files closed, however the request
+        # ended (a mounted application's reply included).
         if parse is not None:
             parse.close()
-    finally:
         # After a streamed response: its body may read ``self.request`` until it ends.
         if in_context:
             current_request.reset(token)

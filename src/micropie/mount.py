@@ -3,7 +3,8 @@
 Rules:
 - The sub-application gets a copy of the scope with ``path`` set to ``request._subapp_path``,
   ``root_path`` extended by ``request._subapp_mount_path``, and the parent's parsed state under
-  the keys ``body_params``, ``json_body``, ``files``, ``session`` and ``body_parsed``.
+  the keys ``body_params``, ``json_body``, ``files``, ``session`` and ``body_parsed``, and every
+  uploaded file under ``ALL_FILES_KEY``.
 - A sub-application that fails before its response starts gets the parent's 500; one that
   fails after is logged and its response left incomplete (a second start would be invalid).
 - Its ``receive`` gives an empty, final body when the parent already read the body, and passes
@@ -20,7 +21,7 @@ from typing import Any, Final, cast
 
 from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
 from micropie.headers import encode_header
-from micropie.request import Request
+from micropie.request import ALL_FILES_KEY, Request
 
 logger: Final = logging.getLogger("micropie")
 
@@ -48,8 +49,9 @@ def mount_scope(request: Request, scope: Scope, path: str, mount_path: str) -> S
     mount = mount_path.strip("/")
     child["root_path"] = f"{root_path}/{mount}" if mount else root_path
     child["body_params"] = request.body_params
-    child["json_body"] = request._json
+    child["json_body"] = request.json()
     child["files"] = request.files
+    child[ALL_FILES_KEY] = request._all_files
     child["session"] = request.session
     child[PARENT_STATE_KEY] = request.body_parsed
     return child

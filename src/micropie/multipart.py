@@ -6,8 +6,8 @@ Rules:
   waiters of ``wait_for``; binding waits there for a field that has not arrived yet.
 - A file field becomes ``{"filename", "content_type", "content"}``; ``content`` is an
   ``UploadQueue`` that yields ``bytes`` chunks then ``None``. A part without a filename is a
-  text field, appended to ``body_params``. The first file under a name is kept; later files
-  with the same name are read and discarded (logged), so binding always sees one file.
+  text field, appended to ``body_params``. Every file is kept: ``request.files[name]`` is the
+  first under its name (MicroPie's shape) and ``request.all_files(name)`` lists them all.
 - Putting into an ``UploadQueue`` never waits, so the parse can always reach a later field even
   while a handler ignores an earlier file; memory stays bounded because a queue keeps at most
   ``SPOOL_MEMORY`` bytes in memory and spills the rest to an anonymous temporary file, read back
@@ -251,9 +251,19 @@ class MultipartParse:
     def _add_file(self, name: str, filename: str, content_type: str | None) -> UploadQueue:
         queue = UploadQueue()
         self.queues.append(queue)
-        self.request.files[name] = UploadedFile(
-            filename=filename, content_type=content_type or DEFAULT_FILE_TYPE, content=queue
-        )
+        upload = UploadedFile(filename=filename, content_type=content_type or DEFAULT_FILE_TYPE, content=queue)
+        request = self.request
+        all_files = request._all_files
+        if all_files is None:
+            all_files = {}
+            request._all_files = all_files
+        uploads = all_files.get(name)
+        if uploads is None:
+            # The first file under the name: also MicroPie's files[name].
+            request.files.setdefault(name, upload)
+            all_files[name] = [upload]
+        else:
+            uploads.append(upload)
         self._notify()
         return queue
 
@@ -285,7 +295,6 @@ class MultipartParse:
     async def _parse(self, receive: Receive) -> None:
         import multipart
 
-        files = self.request.files
         fields = self.request.body_params
         limit = self.limits.max_body_size
         field_limit = self.limits.max_form_field_size
@@ -315,10 +324,10 @@ class MultipartParse:
                         text = None
                         if not event.filename:
                             text = bytearray()
-                        elif name and name not in files:
+                        elif name:
                             queue = self._add_file(name, event.filename, event.content_type)
                         else:
-                            logger.debug("Discarding another file for multipart field %r", name)
+                            logger.debug("Discarding a file part without a field name")
                     elif event is None:
                         if queue is not None:
                             queue.finish()

@@ -206,14 +206,14 @@ def route_http(app: object, namespace: dict[str, object] | None, request: Reques
     route = resolve(app, namespace, name)
     if isinstance(route, Route):
         # Only when there are segments to set: the request already holds an empty list.
-        if len(segments) > 1 and not request.path_params:
-            request.path_params = segments[1:]
+        if len(segments) > 1 and not request._path_params:
+            request._path_params = segments[1:]
         return route
     if route is NOT_A_ROUTE or explicit is not None:
         raise HTTPError(404)
     index = resolve(app, namespace, "index")
     if isinstance(index, Route) and index.info.accepts_positional:
-        request.path_params = segments
+        request._path_params = segments
         return index
     raise HTTPError(404)
 
@@ -232,6 +232,6 @@ def route_websocket(app: object, namespace: dict[str, object] | None, request: R
     route = resolve(app, namespace, name)
     if not isinstance(route, Route):
         raise RouteRefused("No matching WebSocket route")
-    if len(segments) > 1 and not request.path_params:
-        request.path_params = segments[1:]
+    if len(segments) > 1 and not request._path_params:
+        request._path_params = segments[1:]
     return route

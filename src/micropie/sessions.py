@@ -299,7 +299,7 @@ class SessionCycle:
 
     async def finish(self, request: Request) -> tuple[str, str] | None:
         """Save what the request left in its session; the Set-Cookie header to send, if any."""
-        data = request.session
+        data = request._session
         session_id = self.id
         if data:
             if session_id is None or self.was_empty or request._regenerate_session:
@@ -325,7 +325,7 @@ class SessionCycle:
         """Save a WebSocket connection's session under ``session_id`` (the connection's, which
         ``accept(session_id=...)`` may have changed). A new session is kept only if its cookie
         reached the client."""
-        data = request.session
+        data = request._session
         if data:
             if cookie_delivered and (session_id != self.id or self._changed(data)):
                 await self.backend.save(session_id, data, self.settings.timeout)

@@ -194,7 +194,9 @@ class _OpenWhileRunning(httpx.AsyncBaseTransport):
 
 async def _exchange(transport: httpx.AsyncBaseTransport, request: httpx.Request) -> httpx.Response:
     response = await transport.handle_async_request(request)
-    body = await response.aread()
+    # The raw bytes: the client decodes a Content-Encoding (gzip…) once, when the test reads
+    # the body; read decoded here, it would be decoded twice.
+    body = b"".join([chunk async for chunk in response.aiter_raw()])
     # A stream both sync and async clients read; passed as ``stream``, not ``content``, so that
     # httpx adds no Content-Length the app did not send.
     return httpx.Response(
