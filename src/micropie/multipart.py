@@ -8,6 +8,8 @@ Rules:
   ``UploadQueue`` that yields ``bytes`` chunks then ``None``. A part without a filename is a
   text field, appended to ``body_params``. Every file is kept: ``request.files[name]`` is the
   first under its name (MicroPie's shape) and ``request.all_files(name)`` lists them all.
+  A ``list[UploadedFile]`` parameter is bound only when the parse has ended (a later part could
+  still add a file); until then each file streams into its own queue, bounded as below.
 - Putting into an ``UploadQueue`` never waits, so the parse can always reach a later field even
   while a handler ignores an earlier file; memory stays bounded because a queue keeps at most
   ``SPOOL_MEMORY`` bytes in memory and spills the rest to an anonymous temporary file, read back
@@ -47,7 +49,11 @@ DEFAULT_FILE_TYPE: Final = "application/octet-stream"
 
 
 class MultipartFileError(Exception):
-    """A multipart file upload was aborted or failed before the handler read all of it."""
+    """A multipart file upload was aborted or failed before the handler read all of it.
+
+    ``cause`` is what failed the parse: the ``HTTPError`` the request is answered with (400,
+    408 or 413), ``ClientDisconnected``, or None.
+    """
 
     def __init__(self, cause: BaseException | None = None) -> None:
         super().__init__("Multipart file upload did not complete")

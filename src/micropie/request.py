@@ -88,7 +88,13 @@ def first_filled(values: list[str] | None) -> str | None:
 
 
 class UploadedFile(TypedDict):
-    """A multipart file field: its queue yields ``bytes`` chunks and then ``None``."""
+    """A multipart file field.
+
+    ``filename`` is the name the client gave, ``content_type`` its type
+    (``application/octet-stream`` if none was given), and ``content`` a queue that yields
+    ``bytes`` chunks and then ``None``. Reading it raises ``MultipartFileError`` if the upload
+    failed before the end.
+    """
 
     filename: str
     content_type: str
@@ -96,7 +102,12 @@ class UploadedFile(TypedDict):
 
 
 class Request:
-    """An HTTP request as handlers and middleware see it."""
+    """An HTTP request as handlers and middleware see it.
+
+    Fields: ``scope`` (the ASGI scope the server passed), ``method`` (``"GET"``…), ``body``
+    (the raw bytes of a body read whole; empty for multipart, which streams), ``body_parsed``
+    (the body has been read and parsed), and the properties below.
+    """
 
     scope: Scope
     method: str
