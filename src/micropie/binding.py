@@ -50,6 +50,9 @@ class _NoDefault:
 
 NO_DEFAULT: Final = _NoDefault()
 
+# The path segments of a request that has none; only ever read.
+_NO_SEGMENTS: Final[list[str]] = []
+
 
 @dataclass(frozen=True)
 class HandlerParam:
@@ -153,21 +156,21 @@ def bind(info: HandlerInfo, request: Request, parsing: bool, skip: int = 0) -> A
     """
     args: list[object] = []
     kwargs: dict[str, object] = {}
-    path = request._path_params
+    path = request._path_params or _NO_SEGMENTS
     position = 0
-    path_end = 0 if path is None else len(path)
+    path_end = len(path)
     params = info.params
     for index in range(skip, len(params)):
         param = params[index]
         kind = param.kind
         if kind == VAR_POSITIONAL:
-            while path is not None and position < path_end:
+            while position < path_end:
                 args.append(_convert_segment(param, path[position]))
                 position += 1
             continue
         if kind == VAR_KEYWORD:
             continue
-        if kind == POSITIONAL and path is not None and position < path_end:
+        if kind == POSITIONAL and position < path_end:
             args.append(_convert_segment(param, path[position]))
             position += 1
             continue
