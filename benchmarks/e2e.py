@@ -55,6 +55,18 @@ def wait_until_listening(port: int, process: "subprocess.Popen[bytes]") -> None:
     raise RuntimeError("uvicorn did not start listening")
 
 
+def stop_server(process: "subprocess.Popen[bytes]") -> None:
+    """Stop a server as Ctrl-C would (so it runs its shutdown), killing it after 20 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def found(pattern: str, text: str) -> str:
     match = re.search(pattern, text, re.M)
     if match is None:
@@ -105,12 +117,7 @@ class Running:
 
     def stop(self) -> dict[str, Any]:
         """Stop the server; what its garbage collector did (empty if it wrote nothing)."""
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_server(self.process)
         try:
             figures: dict[str, Any] = json.loads(self.report.read_text() or "{}")
         finally:

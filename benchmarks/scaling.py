@@ -40,7 +40,6 @@ import importlib
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -54,7 +53,7 @@ from types import ModuleType
 from typing import IO, Any
 
 from asgitypes import ASGIApp, Message, Scope
-from e2e import free_port, wait_until_listening
+from e2e import free_port, stop_server, wait_until_listening
 from envs import BENCH_DIR, REPO, Env, prepare, run_worker
 from rows import OURS, Row, row_named
 from scenarios import SCENARIOS, Scenario, header
@@ -290,13 +289,7 @@ class UploadServer:
         return lines[-1] if lines else "(nothing logged)"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_server(self.process)
         self.log.close()
 
 
