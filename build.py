@@ -58,6 +58,49 @@ def modules_to_compile(package_dir: Path) -> list[Path]:
     return sorted(path for path in package_dir.rglob("*.py") if path.name != "__init__.py")
 
 
+# mypyc's runtime forwards an exception thrown into a compiled coroutine to the awaitable it is
+# suspended on with the three-argument ``throw(type, value, traceback)``. Python 3.12 and later
+# deprecate that form for coroutines, generators and asyncio futures, so every cancellation or
+# timeout crossing from compiled code into interpreted code warned, and raised where warnings
+# are errors (mypyc/mypyc#1214, open). The interpreter's own ``await`` passes the exception
+# alone; the patched runtime does the same on 3.12+. See docs/mypyc.md.
+RUNTIME_FILE = "misc_ops.c"
+RUNTIME_THROW = "res = PyObject_CallFunctionObjArgs(_m, type, value, traceback, NULL);"
+RUNTIME_THROW_PATCHED = """#if PY_VERSION_HEX >= 0x030C0000
+            res = PyObject_CallOneArg(_m, value);
+#else
+            res = PyObject_CallFunctionObjArgs(_m, type, value, traceback, NULL);
+#endif"""
+
+
+def use_patched_runtime(extensions: list[Any], patched_dir: Path) -> None:
+    """Compile ``extensions`` against a copy of mypyc's runtime with the ``throw()`` fix.
+
+    The generated C ``#include``s the runtime's ``.c`` files through the include path, so a
+    patched copy listed in place of the original is what gets compiled.
+    """
+    from mypyc.build import include_dir
+
+    original = Path(include_dir())
+    shutil.copytree(original, patched_dir)
+    runtime_file = patched_dir / RUNTIME_FILE
+    text = runtime_file.read_text(encoding="utf-8")
+    if text.count(RUNTIME_THROW) != 1:
+        raise RuntimeError(
+            f"mypyc's {RUNTIME_FILE} no longer holds the three-argument throw() call this build "
+            f"patches ({RUNTIME_THROW!r}); check whether this mypy still needs the patch "
+            "(see docs/mypyc.md) and update build.py"
+        )
+    runtime_file.write_text(text.replace(RUNTIME_THROW, RUNTIME_THROW_PATCHED), encoding="utf-8")
+    for extension in extensions:
+        extension.include_dirs = [
+            str(patched_dir / Path(directory).relative_to(original))
+            if Path(directory).is_relative_to(original)
+            else directory
+            for directory in extension.include_dirs
+        ]
+
+
 def compile_extensions(root: Path, workdir: Path) -> dict[str, str]:
     """Compile the package into ``workdir``; map each built file to its path in the wheel.
 
@@ -79,6 +122,7 @@ def compile_extensions(root: Path, workdir: Path) -> dict[str, str]:
         opt_level="3",
         target_dir=str(workdir / "c"),
     )
+    use_patched_runtime(extensions, workdir / "lib-rt")
 
     command = build_ext(Distribution({"name": PACKAGE, "ext_modules": extensions}))
     command.inplace = False

@@ -271,9 +271,10 @@ def valid_json(draw: st.DrawFn) -> bytes:
 @st.composite
 def deep_json(draw: st.DrawFn) -> bytes:
     """Arrays and/or objects nested up to 5000 deep, sometimes around a huge integer."""
-    # Around orjson's depth limit (255), around Python's recursion limit (1000) and orjson's
-    # parsing limit (1024), and anywhere up to 5000.
-    depth = draw(st.one_of(st.integers(250, 260), st.integers(990, 1030), st.integers(1, 5000)))
+    # Around orjson's depth limit (255), the framework's (jsoncodec.MAX_DEPTH, 512), Python's
+    # recursion limit (1000) and orjson's parsing limit (1024), and anywhere up to 5000.
+    depth = draw(st.one_of(st.integers(250, 260), st.integers(505, 520), st.integers(990, 1030),
+                           st.integers(1, 5000)))
     centre = draw(st.sampled_from([b"18446744073709551616", b"-18446744073709551617", b"9" * 400,
                                    b"1", b'"x"', b"{}", b""]))
     shape = draw(st.sampled_from(["arrays", "objects", "mixed"]))

@@ -20,7 +20,7 @@ Oracles, checked on every request:
 - no exception text (traceback, exception class names, the deliberate error's message) in a
   body, unless the client itself sent that text;
 - a valid JSON body echoes back exactly, huge integers included, whenever the standard library
-  can parse it (a document nested deeper than ``TRUSTED_DEPTH`` may instead be a 400);
+  can parse it and it nests no deeper than ``jsoncodec.MAX_DEPTH``; a deeper one is a 400;
 - ``ids: list[int]`` receives exactly the non-blank values sent (every query or form value, a
   JSON array), each converted by the int rule, or the 400 that rule calls for.
 
@@ -63,16 +63,12 @@ from harness import Client, call, cookie_from, http_scope
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from micropie import App, MultipartFileError, UploadedFile
+from micropie import App, MultipartFileError, UploadedFile, jsoncodec
 from micropie.asgi import Message
 
 # Small, so that a stalled body costs a fuzz run half a second rather than five.
 BODY_TIMEOUT = 0.5
 REQUEST_DEADLINE = 5.0
-# How deep a JSON document must parse. Deeper ones reach the parsers' recursion limits, which
-# depend on how much stack the caller already uses; the rules let those be a 400.
-TRUSTED_DEPTH = 512
-
 # The interpreter's limit as the module is imported, outside Hypothesis (1000 by default).
 SERVER_RECURSION_LIMIT = sys.getrecursionlimit()
 
@@ -405,7 +401,8 @@ def check_json_echo(exchange: Exchange, served: Served) -> None:
     status = served.sent[0]["status"]
     body = response_body(served.sent)
     depth = nesting_depth(expected.value)
-    if status == 400 and depth > TRUSTED_DEPTH:
+    if depth > jsoncodec.MAX_DEPTH:
+        assert (status, body) == (400, b"400 Bad Request: Bad JSON"), f"JSON {depth} deep answered {status}"
         return
     assert status == 200, f"valid JSON (depth {depth}) answered {status} {body[:200]!r}\n{exchange.describe()}"
     document = expected.value

@@ -15,10 +15,11 @@ import pytest
 from harness import CONTENT_TYPE, Client, WebSocketSession, call, end, form, get, http_scope, part, post_form, post_json
 from harness import read_all
 
-from micropie import App, MultipartFileError, UploadedFile
+from micropie import App, MultipartFileError, UploadedFile, jsoncodec
 from micropie.asgi import Message
 
 BIG = 18446744073709551616  # 2**64: past every 64-bit integer type
+MAX_DEPTH = jsoncodec.MAX_DEPTH
 
 
 def nested(depth: int, inner: bytes = str(BIG).encode()) -> bytes:
@@ -59,12 +60,32 @@ class Hostile(App):
 
 # 1. JSON the codec cannot take is a 400, never a 500; integers keep their exact value.
 
-@pytest.mark.parametrize("depth", [1, 500, 980, 1000, 1024, 1025, 5000, 100_000])
-async def test_deep_json_with_a_big_integer_is_exact_or_400(depth: int) -> None:
+@pytest.mark.parametrize("depth", [1, 500, MAX_DEPTH, MAX_DEPTH + 1, 980, 1000, 1024, 1025, 5000, 100_000])
+async def test_json_nested_up_to_the_stated_depth_is_exact_and_deeper_is_400(depth: int) -> None:
     reply = await call(Hostile(), "POST", "/innermost", body=nested(depth), content_type="application/json")
-    assert (reply.status, reply.text) in {(200, repr(BIG)), (400, "400 Bad Request: Bad JSON")}
-    if depth <= 500:
-        assert reply.status == 200
+    if depth <= MAX_DEPTH:
+        assert (reply.status, reply.text) == (200, repr(BIG))
+    else:
+        assert (reply.status, reply.text) == (400, "400 Bad Request: Bad JSON")
+
+
+@pytest.mark.parametrize("document,deep", [
+    # Brackets inside strings, escaped quotes and backslashes do not nest.
+    (b'["' + b"[" * 600 + b'"]', False),
+    (b'["\\\\\\"' + b"{" * 600 + b'"]', False),
+    (b'["\\\\", ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"]", True),
+    (b'{"a": "]]]]", "b": ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}", True),
+    (b'{"k": ' * (MAX_DEPTH - 1) + b'"]"' + b"}" * (MAX_DEPTH - 1), False),
+    (b'{"k": ' * MAX_DEPTH + b"{}" + b"}" * MAX_DEPTH, True),
+    (b"[" + b"[]," * 5000 + b"[]]", False),
+])
+def test_the_depth_limit_counts_only_brackets_outside_strings(document: bytes, deep: bool) -> None:
+    assert jsoncodec.too_deep(document) is deep
+    if deep:
+        with pytest.raises(ValueError, match="nested more than"):
+            jsoncodec.loads(document)
+    else:
+        assert jsoncodec.loads(document) == json.loads(document)
 
 
 async def test_integers_of_any_size_round_trip_exactly() -> None:
@@ -115,7 +136,8 @@ async def test_decoding_a_big_json_body_leaves_the_garbage_collector_as_it_was(e
 @pytest.mark.parametrize("text,answers", [
     ("[" * 100_000, {"not JSON"}),
     (nested(5000).decode(), {"not JSON"}),
-    (nested(1000).decode(), {"not JSON", "got list"}),  # within the decoder's depth or not
+    (nested(MAX_DEPTH + 1).decode(), {"not JSON"}),
+    (nested(MAX_DEPTH).decode(), {"got list"}),
     ('{"a": NaN}', {"not JSON"}),
     ("[1e999]", {"not JSON"}),
 ])

@@ -15,7 +15,7 @@ from harness import RecordingBackend, WebSocketSession, cookie_from, get, run_py
 from redis_server import RedisServer
 from test_sessions import SessionSite
 
-from micropie import SESSION_TIMEOUT, App, SessionBackend, WebSocket
+from micropie import SESSION_TIMEOUT, App, SessionBackend, WebSocket, jsoncodec
 from micropie.redis_sessions import RedisSessionBackend
 
 PREFIX = "micropie:session:"
@@ -173,13 +173,15 @@ class Unstorable(App):
         values: dict[str, object] = {
             "set": {1, 2}, "tuple": (1, 2), "nan": float("nan"), "bytes": b"x",
             "nested": {"ok": [1, {"deep": object()}]}, "huge": 10**5000,
+            # One level inside the session's object, so a level deeper than jsoncodec reads back.
+            "deep": nested_list(jsoncodec.MAX_DEPTH),
         }
         self.request.session["fine"] = "yes"
         self.request.session[kind] = values[kind]
         return "stored"
 
 
-@pytest.mark.parametrize("kind", ["set", "tuple", "nan", "bytes", "nested", "huge"])
+@pytest.mark.parametrize("kind", ["set", "tuple", "nan", "bytes", "nested", "huge", "deep"])
 async def test_a_value_json_cannot_hold_is_a_500_naming_the_key(
     kind: str, server: RedisServer, backend: RedisSessionBackend, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -192,6 +194,20 @@ async def test_a_value_json_cannot_hold_is_a_500_naming_the_key(
                for record in caplog.records)
     with server.client() as client:
         assert client.keys("*") == []
+
+
+def nested_list(depth: int) -> object:
+    value: object = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+async def test_a_session_as_deep_as_json_reads_back_round_trips(backend: RedisSessionBackend) -> None:
+    # The session's own object is one level; its value may take every other level.
+    deepest = {"deep": nested_list(jsoncodec.MAX_DEPTH - 1)}
+    await backend.save("0b8a2f5e-1c3d-4e5f-8a9b-0c1d2e3f4a5b", deepest, 60)
+    assert await backend.load("0b8a2f5e-1c3d-4e5f-8a9b-0c1d2e3f4a5b") == deepest
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"', b"\xff\xfe", b"{", b"null"])

@@ -5,9 +5,10 @@ Rules:
   ``<prefix><session id>``, holding the session as a JSON object; never pickle, so a store an
   attacker can write to cannot make the application run code.
 - Only JSON's own types are stored: ``dict`` with ``str`` keys, ``list``, ``str``, ``int``,
-  finite ``float``, ``bool`` and ``None``. A session holding anything else (a ``set``, a
-  ``tuple``, a ``datetime``: JSON would change or refuse it) is not saved: ``save`` raises
-  ``TypeError`` naming the top-level key, and that request is a 500.
+  finite ``float``, ``bool`` and ``None``, nested no deeper than jsoncodec reads back. A
+  session holding anything else (a ``set``, a ``tuple``, a ``datetime``: JSON would change or
+  refuse it) is not saved: ``save`` raises ``TypeError`` naming the top-level key, and that
+  request is a 500.
 - Data under a key that is not a JSON object (corrupted, or written by something else) loads as
   an empty session and is logged; it never fails the request.
 - Expiry is Redis's own TTL, sliding: a request that uses its session reads it with
@@ -51,29 +52,35 @@ _MOST_INTEGER_BITS: Final = 14_000
 _Result = TypeVar("_Result")
 
 
-def _unsupported(value: object) -> object | None:
-    """A value inside ``value`` that JSON cannot store exactly, or None if there is none."""
-    pending = [value]
+def _unsupported(value: object) -> str | None:
+    """What inside ``value`` JSON cannot store exactly, or None if nothing.
+
+    ``value`` sits one level inside the session's object, so its containers may nest one level
+    less deep than jsoncodec reads back.
+    """
+    pending: list[tuple[object, int]] = [(value, 2)]
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         if item is None or isinstance(item, (str, bool)):
             continue
         if isinstance(item, int):
             # JSON readers refuse integers past 4300 characters (see jsoncodec).
             if item.bit_length() > _MOST_INTEGER_BITS:
-                return item
+                return "an int too long for JSON readers"
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return item
+                return f"the float {item!r}, which JSON cannot store"
+        elif isinstance(item, (list, dict)) and depth > jsoncodec.MAX_DEPTH:
+            return f"lists or dicts nested more than {jsoncodec.MAX_DEPTH} deep"
         elif isinstance(item, list):
-            pending.extend(item)
+            pending.extend((nested, depth + 1) for nested in item)
         elif isinstance(item, dict):
             for key, nested in item.items():
                 if not isinstance(key, str):
-                    return cast(object, key)
-                pending.append(nested)
+                    return f"a dict with a {type(key).__name__} key; JSON object keys are strings"
+                pending.append((nested, depth + 1))
         else:
-            return item
+            return f"a {type(item).__name__} value JSON cannot store exactly"
     return None
 
 
@@ -82,11 +89,11 @@ def encode_session(data: dict[str, Any]) -> bytes:
     for key, value in data.items():
         if not isinstance(key, str):
             raise TypeError(f"session key {key!r} is not a string; JSON object keys are strings")
-        bad = _unsupported(value)
-        if bad is not None:
+        problem = _unsupported(value)
+        if problem is not None:
             raise TypeError(
-                f"session key {key!r} holds a {type(bad).__name__} value JSON cannot store exactly; "
-                "keep dicts, lists, strings, numbers, booleans and None in sessions"
+                f"session key {key!r} holds {problem}; keep dicts, lists, strings, numbers, "
+                "booleans and None in sessions"
             )
     return jsoncodec.dumps(data)
 
