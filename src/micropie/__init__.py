@@ -28,7 +28,7 @@ from micropie.settings import (
 )
 from micropie.websocket import ConnectionClosed, WebSocket
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 """The version of this package."""
 
 def _installed(name: str) -> bool:
