@@ -19,14 +19,23 @@ Rules this file keeps:
   silently replace the pure module in editable installs and test runs.
 - mypy, mypyc and setuptools are imported inside the hook methods: hatchling imports this
   file before it has installed what ``dependencies()`` asks for.
+- No C compiler, no compiled build: before mypyc runs, a probe extension is built with
+  setuptools' ``build_ext``, which picks the compiler as the real build will (``CC``,
+  ``CFLAGS`` and the rest honoured).  If it fails, the build stops with a message naming the
+  two ways out (a compiler, or the pure build) instead of falling back silently: a
+  ``py3-none-any`` wheel runs several times slower, and whoever installs should choose that.
+- The person building sees what is compiled and how long it took, although installers hide
+  a backend's output: progress lines go to the terminal when there is one (``tell_user``).
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +55,38 @@ EVERY_OPTIONAL_FEATURE = "all"
 
 def pure_build_requested() -> bool:
     return os.environ.get(PURE_SWITCH, "") == "1"
+
+
+class _Terminal:
+    lines_written = 0
+
+
+def tell_user(line: str) -> None:
+    """Show one line of build progress where the person building will see it.
+
+    pip captures a build backend's output and shows it only with ``-v`` or after a failure,
+    so a line on stderr alone goes unseen through a minute-long compile.  When stderr is not
+    a terminal but the build has one (pip in a shell), the line goes to the terminal;
+    otherwise (CI, logs, ``python -P -m build``) to stderr, where those show it.
+    """
+    text = f"micropie build: {line}\n"
+    if not sys.stderr.isatty():
+        try:
+            with open("/dev/tty", "w", encoding="utf-8") as terminal:
+                # pip's spinner shares the terminal: the first line leaves pip's own line
+                # ("Preparing metadata ... -") intact below it; later ones start with a
+                # carriage return that overwrites the one spinner character left since.
+                terminal.write(("\r" if _Terminal.lines_written else "\n") + text)
+            _Terminal.lines_written += 1
+            return
+        except OSError:
+            pass  # no controlling terminal (CI, a service) or no /dev/tty (Windows)
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+def describe_interpreter() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"
 
 
 def modules_to_compile(package_dir: Path) -> list[Path]:
@@ -101,28 +142,13 @@ def use_patched_runtime(extensions: list[Any], patched_dir: Path) -> None:
         ]
 
 
-def compile_extensions(root: Path, workdir: Path) -> dict[str, str]:
-    """Compile the package into ``workdir``; map each built file to its path in the wheel.
+def build_extensions(extensions: list[Any], workdir: Path) -> dict[str, str]:
+    """Compile and link ``extensions`` with setuptools' ``build_ext`` under ``workdir``.
 
-    The map includes mypyc's shared library (``<hash>__mypyc.<abi suffix>``), which holds
-    the code of all modules and is imported as a top-level module by each module's shim.
+    Returns a map of each built file to its path relative to the build's library directory.
     """
-    from mypyc.build import mypycify
     from setuptools import Distribution
     from setuptools.command.build_ext import build_ext
-
-    sources = modules_to_compile(root / "src" / PACKAGE)
-    if not sources:
-        raise RuntimeError(f"no modules to compile under {root / 'src' / PACKAGE}")
-
-    extensions = mypycify(
-        # The project's config brings strict mode and mypy_path (the stubs) along;
-        # mypyc refuses to compile code that mypy reports anything about.
-        ["--config-file", str(root / "mypy.ini"), *(str(path) for path in sources)],
-        opt_level="3",
-        target_dir=str(workdir / "c"),
-    )
-    use_patched_runtime(extensions, workdir / "lib-rt")
 
     command = build_ext(Distribution({"name": PACKAGE, "ext_modules": extensions}))
     command.inplace = False
@@ -132,10 +158,79 @@ def compile_extensions(root: Path, workdir: Path) -> dict[str, str]:
     command.run()
 
     lib = Path(command.build_lib)
-    built = {output: Path(output).relative_to(lib).as_posix() for output in command.get_outputs()}
+    return {output: Path(output).relative_to(lib).as_posix() for output in command.get_outputs()}
+
+
+# The smallest extension module: it needs the compiler, Python's headers and the linker, as
+# every module mypyc generates does.
+COMPILER_PROBE = """#include <Python.h>
+
+static struct PyModuleDef probe = {PyModuleDef_HEAD_INIT, "micropie_compiler_probe", NULL, -1, NULL};
+
+PyMODINIT_FUNC PyInit_micropie_compiler_probe(void) { return PyModule_Create(&probe); }
+"""
+
+
+def c_compiler_problem(workdir: Path) -> str | None:
+    """Why no extension module can be built here, or ``None`` when one can.
+
+    Builds a probe extension in ``workdir`` exactly as the real build will: setuptools'
+    ``build_ext`` chooses the compiler, honouring ``CC``, ``CFLAGS``, ``LDSHARED`` and the
+    rest of the environment.  Any failure (no compiler, a broken one, no ``Python.h``) is
+    reported as the message that ends the build.
+    """
+    from setuptools import Extension
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "micropie_compiler_probe.c"
+    source.write_text(COMPILER_PROBE, encoding="ascii")
+    probe = Extension("micropie_compiler_probe", [str(source)])
+    try:
+        build_extensions([probe], workdir)
+    except Exception as error:  # CompileError, LinkError, DistutilsExecError, no MSVC, ...
+        compiler = f"CC={os.environ['CC']}" if "CC" in os.environ else "the default; CC chooses another"
+        return (
+            f"micropie's compiled build needs a working C compiler and Python's headers, and "
+            f"building a test extension failed ({type(error).__name__}: {error}; compiler: "
+            f"{compiler}).\n"
+            "Either install them (Debian/Ubuntu: apt-get install gcc python3-dev; Fedora: dnf "
+            "install gcc python3-devel; macOS: xcode-select --install), or install the pure-Python "
+            "build, which runs the same code more slowly and needs no compiler:\n"
+            f"  {PURE_SWITCH}=1 pip install <this sdist or checkout>\n"
+            "  or the py3-none-any wheel: pip install --find-links <its directory> micropie"
+        )
+    return None
+
+
+def compile_extensions(root: Path, sources: list[Path], workdir: Path) -> dict[str, str]:
+    """Compile ``sources`` into ``workdir``; map each built file to its path in the wheel.
+
+    The map includes mypyc's shared library (``<hash>__mypyc.<abi suffix>``), which holds
+    the code of all modules and is imported as a top-level module by each module's shim.
+    """
+    from mypyc.build import mypycify
+
+    started = time.monotonic()
+    extensions = mypycify(
+        # The project's config brings strict mode and mypy_path (the stubs) along;
+        # mypyc refuses to compile code that mypy reports anything about.
+        ["--config-file", str(root / "mypy.ini"), *(str(path) for path in sources)],
+        opt_level="3",
+        target_dir=str(workdir / "c"),
+    )
+    use_patched_runtime(extensions, workdir / "lib-rt")
+    translated = time.monotonic()
+    tell_user(f"type-checked and translated to C in {translated - started:.0f} s; compiling the C")
+
+    built = build_extensions(extensions, workdir)
     if len(built) != len(extensions):
         raise RuntimeError(f"expected {len(extensions)} extensions, built {sorted(built)}")
+    tell_user(f"C compiled and linked in {time.monotonic() - translated:.0f} s")
     return built
+
+
+class NoCompiler(Exception):
+    """The compiled build cannot run here; the message says what to do instead."""
 
 
 class MypycBuildHook(BuildHookInterface[WheelBuilderConfig]):
@@ -156,9 +251,23 @@ class MypycBuildHook(BuildHookInterface[WheelBuilderConfig]):
         if version == "editable" or pure_build_requested():
             return
 
+        root = Path(self.root)
+        sources = modules_to_compile(root / "src" / PACKAGE)
+        if not sources:
+            raise RuntimeError(f"no modules to compile under {root / 'src' / PACKAGE}")
+
         workdir = Path(tempfile.mkdtemp(prefix=f"{PACKAGE}-mypyc-"))
         try:
-            built = compile_extensions(Path(self.root), workdir)
+            problem = c_compiler_problem(workdir / "probe")
+            if problem is not None:
+                raise NoCompiler(problem)
+            started = time.monotonic()
+            tell_user(
+                f"compiling {len(sources)} modules with mypyc for {describe_interpreter()}; "
+                f"this takes a minute or two ({PURE_SWITCH}=1 builds the pure wheel instead)"
+            )
+            built = compile_extensions(root, sources, workdir)
+            tell_user(f"compiled {len(sources)} modules in {time.monotonic() - started:.0f} s")
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
