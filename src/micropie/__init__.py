@@ -19,6 +19,7 @@ from micropie.multipart import MultipartFileError
 from micropie.request import Request, UploadedFile, WebSocketRequest, current_request
 from micropie.sessions import SESSION_TIMEOUT, InMemorySessionBackend, SessionBackend
 from micropie.settings import (
+    APP_ATTRIBUTES,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MAX_FORM_FIELD_SIZE,
@@ -64,6 +65,9 @@ class App(AppCore):
       phase. After the shutdown handlers, the session backend's ``close()`` runs.
     - ``request``: the request being handled (see ``current_request``).
     - every option (see ``AppOptions``), read back and assignable.
+
+    Assigning any of these is checked: a tuple of middleware becomes a list, and a value the
+    application cannot use raises ``TypeError`` (``ValueError`` for an option) naming it.
     """
 
     # The options (micropie.settings.AppOptions) are attributes too: reading one gives its
@@ -119,7 +123,8 @@ def _assign(app: App, name: str, value: object) -> None:
     if name in OPTIONS:
         app._settings.assign(name, value)
     else:
-        AppCore.__setattr__(app, name, value)
+        check = APP_ATTRIBUTES.get(name)
+        AppCore.__setattr__(app, name, value if check is None else check(name, value))
 
 
 # Installed after the class body, so that type checkers still report misspelt attributes.

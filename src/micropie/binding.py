@@ -5,7 +5,8 @@ Rules:
   ``inspect`` (``handler_info``); the route cache keeps them beside the function they describe,
   so a request whose handler is cached does no introspection.
 - Sources, first hit wins: path segments (positional parameters, in order; ``*args`` takes the
-  rest), the query string, form fields, the top-level keys of a JSON object body, multipart
+  rest; a segment a middleware set that is not a str binds as it is to an unannotated
+  parameter and converts as a JSON value would to an annotated one), the query string, form fields, the top-level keys of a JSON object body, multipart
   files, then the default. From the query string and form fields the first value that is not
   blank is taken: a blank value (``?n=``, ``n=``) counts as absent, as in MicroPie.
   Keyword-only parameters skip the path. ``**kwargs`` takes every other query, form, JSON and
@@ -51,7 +52,7 @@ class _NoDefault:
 NO_DEFAULT: Final = _NoDefault()
 
 # The path segments of a request that has none; only ever read.
-_NO_SEGMENTS: Final[list[str]] = []
+_NO_SEGMENTS: Final[list[Any]] = []
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,13 @@ def _convert(param: HandlerParam, value: object) -> object:
         raise HTTPError(400, f"Parameter '{param.name}' must be {converter.expected}") from None
 
 
-def _convert_segment(param: HandlerParam, segment: str) -> object:
+def _convert_segment(param: HandlerParam, segment: object) -> object:
+    # A segment is text from the path, or whatever a middleware set (see the rules).
     if param.many:
         return _convert(param, [segment])
-    return segment if param.keeps_text else _convert(param, segment)
+    if param.keeps_text and isinstance(segment, str):
+        return segment
+    return _convert(param, segment)
 
 
 class Arguments:

@@ -21,7 +21,7 @@ import asyncio
 import functools
 import logging
 import types
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from mypy_extensions import mypyc_attr
 
@@ -32,7 +32,7 @@ from micropie.body import is_json_type, parse_json, parse_urlencoded, read_body,
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import RequestHead, parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
-from micropie.middleware import HttpMiddleware, WebSocketMiddleware
+from micropie.middleware import HttpMiddleware, WebSocketMiddleware, http_middleware
 from micropie.mount import hand_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
@@ -120,15 +120,15 @@ async def _take_body(
     if is_multipart_type(content_type):
         return start_multipart(request, content_type, receive, limits)
     data = await read_body(receive, limits)
-    request.body = data
+    request._body = data
     if is_json_type(content_type):
         request._json = parse_json(data)
     elif len(data) < PARSE_IN_WORKER_SIZE:
         if data:
-            request.body_params = parse_urlencoded(data, limits)
+            request._body_params = parse_urlencoded(data, limits)
     else:
-        request.body_params = await in_worker(functools.partial(parse_urlencoded, data, limits))
-    request.body_parsed = True
+        request._body_params = await in_worker(functools.partial(parse_urlencoded, data, limits))
+    request._body_parsed = True
     return None
 
 
@@ -159,8 +159,9 @@ async def _before_request(
     middlewares: list[HttpMiddleware], request: Request, parse: MultipartParse | None
 ) -> Outcome | None:
     """The response the first ``before_request`` that answers gives, or None."""
-    for middleware in middlewares:
-        early = await middleware.before_request(request)
+    # Items as objects: each is checked as it is used (see middleware).
+    for item in cast("list[object]", middlewares):
+        early = await http_middleware(item).before_request(request)
         if early:
             if parse is not None:
                 await parse.cancel()
@@ -172,8 +173,9 @@ async def _before_request(
 
 async def _after_request(middlewares: list[HttpMiddleware], request: Request, outcome: Outcome) -> None:
     as_text_for_middleware(outcome)
-    for middleware in middlewares:
+    for item in cast("list[object]", middlewares):
         # An after_request may append to the list it is given, MicroPie style.
+        middleware = http_middleware(item)
         change = await middleware.after_request(request, outcome.status, outcome.body, outcome.owned_headers())
         if change:
             _override(outcome, change)
@@ -197,11 +199,15 @@ async def _answer_failure(send: Send, failure: Exception, path: str, head: bool)
 
 async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -> None:
     """One HTTP request, start to end. The common path runs inline, in this one coroutine."""
-    request = Request(scope)
+    path: str = scope.get("path", "/")
+    try:
+        request = Request(scope)
+    except TypeError as unusable:  # what an outer layer left in the scope (see request)
+        await _answer_failure(send, unusable, path, scope.get("method") == "HEAD")
+        return
     token = current_request.set(request)
     in_context = True
     raw_headers = scope.get("headers", _NO_HEADERS)
-    path: str = scope.get("path", "/")
     # Made only for a request that brings a session cookie or ends with a session.
     session: SessionCycle | None = None
     parse: MultipartParse | None = None
@@ -216,7 +222,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 session = SessionCycle(app.session_backend, app._settings.sessions)
                 await session.load(request, parse_cookies(cookie))
             # A body an outer layer already parsed (body_parsed in the scope) is not read again.
-            if not request.body_parsed and wants_body(request.method, head.content_length, head.transfer_encoding):
+            if not request._body_parsed and wants_body(request._method, head.content_length, head.transfer_encoding):
                 parse = await _take_body(request, head, receive, app._settings.body_limits)
             middlewares = app.middlewares
             outcome: Outcome | None = None
@@ -273,13 +279,13 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 parse.close()
             current_request.reset(token)  # before answering: see below
             in_context = False
-            await _answer_failure(send, failure, path, request.method == "HEAD")
+            await _answer_failure(send, failure, path, request._method == "HEAD")
             return
         except BaseException:
             if parse is not None:
                 parse.abandon()
             raise
-        head_only = request.method == "HEAD"
+        head_only = request._method == "HEAD"
         if data is not None or head_only:
             # Leave the request's context before the response goes out: a server that schedules
             # work while sending copies the context (uvicorn's keep-alive timer does), and would

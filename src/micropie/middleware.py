@@ -15,6 +15,10 @@ Rules:
   type-check as overrides.
 - ``before_websocket`` returning a dict closes the connection with its ``code`` (default 1008)
   and ``reason``; ``after_websocket`` runs when the handler has finished.
+- ``app.middlewares`` and ``app.ws_middlewares`` are lists any code may append to, so each
+  item is checked as it is used (``http_middleware``, ``websocket_middleware``): one that is not
+  an instance of the base is a ``TypeError`` naming the list, and the request a logged 500. A
+  duck-typed hook object would work interpreted but not compiled; this keeps both the same.
 """
 
 from abc import abstractmethod
@@ -65,6 +69,13 @@ class HttpMiddleware:
         """Inspect the response; return the parts to replace."""
 
 
+def http_middleware(item: object) -> HttpMiddleware:
+    """``item`` of ``app.middlewares``, checked."""
+    if isinstance(item, HttpMiddleware):
+        return item
+    raise TypeError(f"app.middlewares must hold HttpMiddleware instances, not {type(item).__name__}")
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class WebSocketMiddleware:
     """Hooks around every WebSocket connection: implement both methods."""
@@ -79,3 +90,10 @@ class WebSocketMiddleware:
     @abstractmethod
     async def after_websocket(self, request: WebSocketRequest) -> None:
         """Runs when the WebSocket handler has finished."""
+
+
+def websocket_middleware(item: object) -> WebSocketMiddleware:
+    """``item`` of ``app.ws_middlewares``, checked."""
+    if isinstance(item, WebSocketMiddleware):
+        return item
+    raise TypeError(f"app.ws_middlewares must hold WebSocketMiddleware instances, not {type(item).__name__}")

@@ -5,6 +5,8 @@ Rules:
   ``root_path`` extended by ``request._subapp_mount_path``, and the parent's parsed state under
   the keys ``body_params``, ``json_body``, ``files``, ``session`` and ``body_parsed``, and every
   uploaded file under ``ALL_FILES_KEY``.
+- ``_subapp`` must be callable and ``_subapp_path`` / ``_subapp_mount_path`` str (or unset):
+  anything else is a ``TypeError`` naming the attribute, so the request is a logged 500.
 - A sub-application that fails before its response starts gets the parent's 500; one that
   fails after is logged and its response left incomplete (a second start would be invalid).
 - Its ``receive`` gives an empty, final body when the parent already read the body, and passes
@@ -53,7 +55,7 @@ def mount_scope(request: Request, scope: Scope, path: str, mount_path: str) -> S
     child["files"] = request.files
     child[ALL_FILES_KEY] = request._all_files
     child["session"] = request.session
-    child[PARENT_STATE_KEY] = request.body_parsed
+    child[PARENT_STATE_KEY] = request._body_parsed
     return child
 
 
@@ -78,16 +80,27 @@ class _SessionSavingSend:
         await self.send(message)
 
 
+def _text(request: Request, attribute: str, default: str) -> str:
+    value = request.attribute(attribute)
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"request.{attribute} must be a str, not {type(value).__name__}")
+
+
 async def hand_over(
     request: Request, scope: Scope, receive: Receive, send: Send, save_session: SessionSaver | None
 ) -> None:
-    subapp = cast(ASGIApp, request.attribute("_subapp"))
-    path = str(request.attribute("_subapp_path") or "/")
-    mount_path = str(request.attribute("_subapp_mount_path") or "")
+    subapp = request.attribute("_subapp")
+    if not callable(subapp):
+        raise TypeError(f"request._subapp must be an ASGI application, not {type(subapp).__name__}")
+    path = _text(request, "_subapp_path", "/")
+    mount_path = _text(request, "_subapp_mount_path", "")
     child = mount_scope(request, scope, path, mount_path)
     child_send = _SessionSavingSend(send, save_session)
     try:
-        await subapp(child, _SubappReceive(receive, request.body_parsed), child_send)
+        await cast(ASGIApp, subapp)(child, _SubappReceive(receive, request._body_parsed), child_send)
     except Exception:
         if not child_send.started:
             raise

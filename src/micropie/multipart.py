@@ -290,7 +290,7 @@ class MultipartParse:
             self.failure = failure
             self._fail(failure)
         else:
-            self.request.body_parsed = True
+            self.request._body_parsed = True
         finally:
             self._notify()
 

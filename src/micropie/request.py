@@ -6,6 +6,17 @@ Rules:
   hints ``_route_handler``, ``_subapp``…) goes to a per-request dictionary and reads back as a
   normal attribute at run time. Type checkers see no catch-all ``__getattr__``, so a misspelt
   field is an error; typed code reads extras with ``attribute(name)``, which never raises.
+- Every public attribute may be assigned, as in MicroPie, and the assignment is checked: a
+  value of the documented type is kept as it is (the same object, so later changes reach the
+  request); a value MicroPie also works with is converted (a tuple or other sequence of path
+  segments becomes a list, a mapping a dict, ``bytearray`` bytes, anything truthy or not a
+  ``body_parsed`` bool; ``None`` resets ``path_params``, ``body_params``, ``session``,
+  ``files``, ``headers`` and ``query_params`` to what the request had not yet made); anything
+  else raises ``TypeError`` naming the attribute, which makes the request a logged 500. The
+  pipeline reads only the private fields the setters fill, so what it reads has its type, in
+  both modes: compiled code never holds a value of the wrong type (it would not be checked, and
+  could crash the process). Items of ``path_params`` may be any objects: they are bound as
+  they are, converted as a JSON value would be for an annotated parameter.
 - Work a request may never need is done lazily: ``headers`` and ``query_params`` are computed on
   first read, and the containers ``path_params``, ``body_params``, ``session`` and ``files``
   are made on first read; all may also be replaced. Framework code reads the private fields
@@ -26,8 +37,9 @@ Rules:
 """
 
 import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, Final, TypedDict
+from typing import Any, Final, TypedDict, cast
 
 from micropie.asgi import RawHeaders, Scope
 from micropie.body import parse_urlencoded
@@ -45,38 +57,6 @@ NO_JSON: Final = _NoJson()
 
 # The scope key under which a mounting micropie app passes every uploaded file by name.
 ALL_FILES_KEY: Final = "micropie.all_files"
-
-# Attributes with a slot (or a property) on the class; every other name is an extra.
-_OWN_ATTRIBUTES: Final = frozenset(
-    {
-        "scope",
-        "method",
-        "path_params",
-        "body_params",
-        "session",
-        "files",
-        "body_parsed",
-        "body",
-        "headers",
-        "query_params",
-        "_json",
-        "_regenerate_session",
-        "_headers",
-        "_query_params",
-        "_extras",
-        "_all_files",
-        "_path_params",
-        "_body_params",
-        "_session",
-        "_files",
-    }
-)
-
-
-def _dict_in(scope: Scope, key: str) -> dict[Any, Any]:
-    value = scope.get(key)
-    return value if isinstance(value, dict) else {}
-
 
 def first_filled(values: list[str] | None) -> str | None:
     """The first value that is not blank, or None: a blank value (``?n=``) counts as absent."""
@@ -101,25 +81,111 @@ class UploadedFile(TypedDict):
     content: "asyncio.Queue[bytes | None]"
 
 
+def _unusable(name: str, expected: str, value: object) -> TypeError:
+    return TypeError(f"request.{name} must be {expected}, not {type(value).__name__}")
+
+
+def _as_dict(name: str, expected: str, value: object) -> dict[Any, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise _unusable(name, expected, value)
+
+
+def checked_scope(value: object) -> dict[str, Any]:
+    return _as_dict("scope", "a dict (an ASGI scope)", value)
+
+
+def checked_method(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise _unusable("method", "a str", value)
+
+
+def checked_body(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise _unusable("body", "bytes", value)
+
+
+def checked_segments(value: object) -> list[Any] | None:
+    """Path segments as binding reads them: a list of any objects, or None (none set)."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, Sequence):
+        return list(value)
+    raise _unusable("path_params", "a list (or another sequence) of path segments", value)
+
+
+def checked_fields(name: str, value: object) -> dict[str, list[str]] | None:
+    """Query or form fields: every name a str, every value a list of str (a tuple is copied)."""
+    if value is None:
+        return None
+    expected = "a dict of lists of str"
+    fields = _as_dict(name, expected, value)
+    copy = False
+    for key, values in fields.items():
+        if not isinstance(key, str) or not isinstance(values, (list, tuple)):
+            raise _unusable(name, expected, value)
+        for item in values:
+            if not isinstance(item, str):
+                raise _unusable(name, expected, value)
+        copy = copy or isinstance(values, tuple)
+    return {key: list(values) for key, values in fields.items()} if copy else fields
+
+
+def checked_session(value: object) -> dict[str, Any] | None:
+    return None if value is None else _as_dict("session", "a dict", value)
+
+
+def checked_files(value: object) -> dict[str, UploadedFile] | None:
+    if value is None:
+        return None
+    expected = "a dict of uploaded files (dicts) by field name"
+    files = _as_dict("files", expected, value)
+    for key, upload in files.items():
+        if not isinstance(key, str) or not isinstance(upload, dict):
+            raise _unusable("files", expected, value)
+    return files
+
+
+def checked_headers(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    expected = "a dict of str to str"
+    headers = _as_dict("headers", expected, value)
+    for key, text in headers.items():
+        if not isinstance(key, str) or not isinstance(text, str):
+            raise _unusable("headers", expected, value)
+    return headers
+
+
+
 class Request:
     """An HTTP request as handlers and middleware see it.
 
     Fields: ``scope`` (the ASGI scope the server passed), ``method`` (``"GET"``…), ``body``
     (the raw bytes of a body read whole; empty for multipart, which streams), ``body_parsed``
-    (the body has been read and parsed), and the properties below.
+    (the body has been read and parsed), and the properties below. Each may be assigned; a
+    value the framework cannot use raises ``TypeError`` naming the attribute.
     """
 
-    scope: Scope
-    method: str
+    _scope: Scope
+    _method: str
     # Everything else starts from a class default: the constructor does not pay to set it (as
     # plain Python, each assignment goes through __setattr__). The containers behind
     # ``path_params``, ``body_params``, ``session`` and ``files`` are made on first use, so a
     # request that never touches one allocates nothing for it; the pipeline reads the private
     # fields, where None means empty.
-    body_parsed: bool = False
-    body: bytes = b""
+    _body_parsed: bool = False
+    _body: bytes = b""
     _regenerate_session: bool = False
-    _path_params: list[str] | None = None
+    # Segments from the path are str; a middleware may set any objects (see the rules). Any,
+    # not object: the router stores its list[str] here without a copy.
+    _path_params: list[Any] | None = None
     _body_params: dict[str, list[str]] | None = None
     _session: dict[str, Any] | None = None
     _files: dict[str, UploadedFile] | None = None
@@ -132,8 +198,8 @@ class Request:
     _all_files: dict[str, list[UploadedFile]] | None = None
 
     def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-        self.method = scope.get("method", "")
+        self._scope = scope
+        self._method = scope.get("method", "")
         # Membership tests, the cheapest way to learn that a server's scope carries none.
         if (
             "session" in scope
@@ -146,15 +212,52 @@ class Request:
 
     def _adopt(self, scope: Scope) -> None:
         # What an outer layer already has comes in the scope under MicroPie's keys (see the
-        # rules); its objects are shared, not copied, so changes reach their owner.
-        self._body_params = _dict_in(scope, "body_params")
-        self._session = _dict_in(scope, "session")
-        self._files = _dict_in(scope, "files")
+        # rules); its objects are shared, not copied, so changes reach their owner. They are
+        # checked as an assignment would be: an outer layer is as untyped as a middleware.
+        self._body_params = checked_fields("body_params", scope.get("body_params"))
+        self._session = checked_session(scope.get("session"))
+        self._files = checked_files(scope.get("files"))
         self._json = scope.get("json_body", NO_JSON)
-        self.body_parsed = bool(scope.get("body_parsed"))
+        self._body_parsed = bool(scope.get("body_parsed"))
         all_files = scope.get(ALL_FILES_KEY)
         if isinstance(all_files, dict):
             self._all_files = all_files
+
+    @property
+    def scope(self) -> Scope:
+        """The ASGI scope the server passed."""
+        return self._scope
+
+    @scope.setter
+    def scope(self, value: Scope) -> None:
+        self._scope = value
+
+    @property
+    def method(self) -> str:
+        """The request method, e.g. ``"GET"``."""
+        return self._method
+
+    @method.setter
+    def method(self, value: str) -> None:
+        self._method = value
+
+    @property
+    def body(self) -> bytes:
+        """The raw bytes of a body read whole; empty for multipart, which streams."""
+        return self._body
+
+    @body.setter
+    def body(self, value: bytes) -> None:
+        self._body = value
+
+    @property
+    def body_parsed(self) -> bool:
+        """Whether the body has been read and parsed."""
+        return self._body_parsed
+
+    @body_parsed.setter
+    def body_parsed(self, value: bool) -> None:
+        self._body_parsed = value
 
     @property
     def path_params(self) -> list[str]:
@@ -163,7 +266,8 @@ class Request:
         if params is None:
             params = []
             self._path_params = params
-        return params
+        # Only an untyped middleware puts other objects here (see the rules).
+        return cast("list[str]", params)
 
     @path_params.setter
     def path_params(self, value: list[str]) -> None:
@@ -209,8 +313,11 @@ class Request:
         self._files = value
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in _OWN_ATTRIBUTES:
-            object.__setattr__(self, name, value)
+        # Every write from Python code comes here (compiled code sets fields directly): the one
+        # place to check what an untyped app assigns before a typed field holds it.
+        if name in _FIELDS:
+            check = _FIELDS[name]
+            object.__setattr__(self, name, value if check is None else check(value))
             return
         extras = self._extras
         if extras is None:
@@ -227,7 +334,7 @@ class Request:
 
     def __delattr__(self, name: str) -> None:
         extras = self._extras
-        if name in _OWN_ATTRIBUTES or extras is None or name not in extras:
+        if name in _FIELDS or extras is None or name not in extras:
             raise AttributeError(f"cannot delete attribute {name!r}")
         del extras[name]
 
@@ -241,7 +348,7 @@ class Request:
         """Request headers by lower-case name; repeated headers joined."""
         headers = self._headers
         if headers is None:
-            raw: RawHeaders = self.scope.get("headers", _NO_HEADERS)
+            raw: RawHeaders = self._scope.get("headers", _NO_HEADERS)
             headers = decode_headers(raw)
             self._headers = headers
         return headers
@@ -255,7 +362,7 @@ class Request:
         """Query string parameters: name → every value, in order."""
         query = self._query_params
         if query is None:
-            query_string: bytes = self.scope.get("query_string", b"")
+            query_string: bytes = self._scope.get("query_string", b"")
             query = parse_urlencoded(query_string) if query_string else {}
             self._query_params = query
         return query
@@ -307,6 +414,45 @@ class Request:
     def regenerate_session(self) -> None:
         """Give the session a new id when the request ends, keeping its data."""
         self._regenerate_session = True
+
+
+def _checked_query_params(value: object) -> object:
+    return checked_fields("query_params", value)
+
+
+def _checked_body_params(value: object) -> object:
+    return checked_fields("body_params", value)
+
+
+# Every attribute the class defines, with the check a write from Python code gets (None: a
+# private field, written by the pipeline, whose type compiled code checks on assignment).
+# Every other name is an extra.
+_FIELDS: Final[dict[str, Callable[[object], object] | None]] = {
+    "scope": checked_scope,
+    "method": checked_method,
+    "body": checked_body,
+    "body_parsed": bool,
+    "path_params": checked_segments,
+    "query_params": _checked_query_params,
+    "body_params": _checked_body_params,
+    "session": checked_session,
+    "files": checked_files,
+    "headers": checked_headers,
+    "_scope": None,
+    "_method": None,
+    "_body": None,
+    "_body_parsed": None,
+    "_json": None,
+    "_regenerate_session": None,
+    "_headers": None,
+    "_query_params": None,
+    "_extras": None,
+    "_all_files": None,
+    "_path_params": None,
+    "_body_params": None,
+    "_session": None,
+    "_files": None,
+}
 
 
 # Installed after the class body so that type checkers do not see a catch-all __getattr__ and

@@ -6,7 +6,8 @@ Rules:
   starting with ``_`` or ``ws_`` are never reachable (404). An unknown name falls back to
   ``index`` only when ``index`` takes positional parameters (it then gets every segment).
   Middleware may name the handler with ``request._route_handler`` (no ``_``/``ws_`` check, no
-  fallback) and preset ``request.path_params``.
+  fallback) and preset ``request.path_params``. A name that is not a str is a ``TypeError``
+  naming the attribute (a logged 500), never looked up.
 - WebSocket (``route_websocket``): ``/chat`` is ``ws_chat``, ``/`` is ``ws_index``; a first
   segment starting with ``_`` is refused; ``request._ws_route_handler`` names the handler.
   A refusal is ``RouteRefused`` with the close reason.
@@ -193,12 +194,18 @@ class RouteRefused(Exception):
         self.reason = reason
 
 
+def _explicit_name(attribute: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"request.{attribute} must be a str (a handler's name), not {type(value).__name__}")
+
+
 def route_http(app: object, namespace: dict[str, object] | None, request: Request, path: str) -> Route:
     """The handler for an HTTP request to ``path``, with ``request.path_params`` set; 404 if none."""
     segments = split_path(path)
     explicit = request.attribute("_route_handler")
     if explicit is not None:
-        name = str(explicit)
+        name = _explicit_name("_route_handler", explicit)
     else:
         name = segments[0] if segments else "index"
         if name.startswith("_") or name.startswith("ws_"):
@@ -223,7 +230,7 @@ def route_websocket(app: object, namespace: dict[str, object] | None, request: R
     segments = split_path(path)
     explicit = request.attribute("_ws_route_handler")
     if explicit is not None:
-        name = str(explicit)
+        name = _explicit_name("_ws_route_handler", explicit)
     else:
         first = segments[0] if segments else "index"
         if first.startswith("_"):

@@ -21,6 +21,8 @@ Rules:
   that brought one is deleted (``save(id, {}, 0)``) and its cookie expired.
 - The cookie: ``session_id=<id>; Path=/; HttpOnly; SameSite=Lax``, plus ``Secure`` unless
   ``session_cookie_secure=False``; an expired one adds ``Max-Age=0``.
+- A backend's ``load`` may return None or an empty dict for no session; anything else that is
+  not a dict is a ``TypeError`` naming the backend (a logged 500).
 - ``SessionBackend`` is abstract (see ``abstract``): a subclass must implement ``load`` and
   ``save``, and one that calls ``super().__init__()`` cannot be made without them. The optional
   ``load_and_renew`` and ``close`` have defaults, so a MicroPie backend works unchanged.
@@ -268,16 +270,22 @@ class SessionCycle:
             return
         self.id = session_id
         backend = self.backend
+        # Typed as what a backend may really return: MicroPie backends are untyped, and compiled
+        # code would reject a None before it could be treated as no session.
+        data: object
         if backend.renews_on_load:
             data = await backend.load_and_renew(session_id, self.settings.timeout)
-            if data:
-                self.snapshot = jsoncodec.dumps(data)
         else:
             # The default load_and_renew is load: one coroutine fewer.
             data = await backend.load(session_id)
-        if data:
-            request.session = data
-            self.was_empty = False
+        if not data:
+            return
+        if not isinstance(data, dict):
+            raise TypeError(f"{type(backend).__name__}.load returned a {type(data).__name__}, not a dict")
+        if backend.renews_on_load:
+            self.snapshot = jsoncodec.dumps(data)
+        request._session = data
+        self.was_empty = False
 
     def _changed(self, data: dict[str, Any]) -> bool:
         snapshot = self.snapshot

@@ -12,13 +12,19 @@ Rules:
   keeps the settings it started with.
 - Values read back as they were given (after checking): sizes as ints, times as floats,
   origins as a frozenset.
+- The application's other public attributes (``APP_ATTRIBUTES``: its middleware and lifespan
+  handler lists and its session backend) are checked when assigned, as MicroPie apps assign
+  them: a list is kept as it is, a tuple becomes a list, and anything the application cannot
+  use raises ``TypeError`` naming the attribute. The lists' items are checked again where they
+  are used (``middleware``), since code may append to them.
 """
 
 from collections.abc import Callable, Iterable
 from typing import Final, TypedDict, cast
 
 from micropie.body import BodyLimits
-from micropie.sessions import SESSION_TIMEOUT, SessionSettings, new_session_id, validate_session_id
+from micropie.middleware import http_middleware, websocket_middleware
+from micropie.sessions import SESSION_TIMEOUT, SessionBackend, SessionSettings, new_session_id, validate_session_id
 
 DEFAULT_BODY_TIMEOUT: Final = 5.0
 """The default ``body_timeout``: seconds to wait for the next part of a request body."""
@@ -158,3 +164,48 @@ class Settings:
         """Check ``value`` and make it ``name``'s value from the next request on."""
         self._values[name] = OPTIONS[name].check(name, value)
         self._derive()
+
+
+def _items(name: str, value: object) -> list[object]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"app.{name} must be a list, not {type(value).__name__}")
+
+
+def _http_middlewares(name: str, value: object) -> object:
+    items = _items(name, value)
+    for item in items:
+        http_middleware(item)
+    return items
+
+
+def _websocket_middlewares(name: str, value: object) -> object:
+    items = _items(name, value)
+    for item in items:
+        websocket_middleware(item)
+    return items
+
+
+def _lifespan_handlers(name: str, value: object) -> object:
+    items = _items(name, value)
+    for item in items:
+        if not callable(item):
+            raise TypeError(f"app.{name} must hold async callables, not {type(item).__name__}")
+    return items
+
+
+def _session_backend(name: str, value: object) -> object:
+    if isinstance(value, SessionBackend):
+        return value
+    raise TypeError(f"app.{name} must be a SessionBackend, not {type(value).__name__}")
+
+
+APP_ATTRIBUTES: Final[dict[str, Callable[[str, object], object]]] = {
+    "middlewares": _http_middlewares,
+    "ws_middlewares": _websocket_middlewares,
+    "startup_handlers": _lifespan_handlers,
+    "shutdown_handlers": _lifespan_handlers,
+    "session_backend": _session_backend,
+}

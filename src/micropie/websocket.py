@@ -21,14 +21,14 @@ Rules:
 """
 
 import logging
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 from micropie import jsoncodec
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import KEYWORD_ONLY, VAR_KEYWORD, Arguments, HandlerInfo, bind
 from micropie.errors import HTTPError
 from micropie.headers import encode_header, header_value, parse_cookies
-from micropie.middleware import WebSocketMiddleware
+from micropie.middleware import WebSocketMiddleware, websocket_middleware
 from micropie.request import WebSocketRequest, current_request
 from micropie.routes import RouteRefused, route_websocket
 from micropie.sessions import SessionBackend, SessionCycle, SessionSettings, default_session_settings, session_cookie
@@ -199,7 +199,12 @@ class WebSocketHost(Protocol):
 
 
 async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, send: Send) -> None:
-    request = WebSocketRequest(scope)
+    try:
+        request = WebSocketRequest(scope)
+    except TypeError:  # what an outer layer left in the scope (see request)
+        logger.exception("Unusable scope for WebSocket connection to %s", scope.get("path", ""))
+        await _refuse(send, 1011, "Internal server error")
+        return
     token = current_request.set(request)
     settings = app._settings
     middlewares = app.ws_middlewares
@@ -216,8 +221,8 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
         cookie = header_value(raw_headers, b"cookie", "; ")
         if cookie is not None and not session_outside:
             await session.load(request, parse_cookies(cookie))
-        for middleware in middlewares:
-            refusal = await middleware.before_websocket(request)
+        for item in cast("list[object]", middlewares):
+            refusal = await websocket_middleware(item).before_websocket(request)
             if refusal:
                 code = refusal.get("code", 1008)
                 reason = refusal.get("reason", "Middleware rejected")
@@ -236,8 +241,8 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
             await route.function(*arguments.args, **arguments.kwargs)
         except ConnectionClosed:
             pass
-        for middleware in middlewares:
-            await middleware.after_websocket(request)
+        for item in cast("list[object]", middlewares):
+            await websocket_middleware(item).after_websocket(request)
         if not session_outside:
             cookie_delivered = websocket.accepted or session_id == session.id
             await session.finish_connection(request, websocket.session_id, cookie_delivered)
