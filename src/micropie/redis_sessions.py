@@ -1,7 +1,7 @@
 """Sessions kept in Redis, so that every worker process on every machine serves every client.
 
 Rules:
-- Built on ``redis.asyncio`` (``pip install 'micropie[redis]'``). One key per session,
+- Built on ``redis.asyncio`` (the ``redis`` extra). One key per session,
   ``<prefix><session id>``, holding the session as a JSON object; never pickle, so a store an
   attacker can write to cannot make the application run code.
 - Only JSON's own types are stored: ``dict`` with ``str`` keys, ``list``, ``str``, ``int``,
@@ -38,7 +38,10 @@ try:
     import redis.asyncio as redis
     from redis.exceptions import RedisError
 except ImportError:  # pragma: no cover - exercised in a fresh interpreter by the tests
-    raise ImportError("RedisSessionBackend needs the redis package: pip install 'micropie[redis]'") from None
+    raise ImportError(
+        "RedisSessionBackend needs the redis package: pip install 'micropie[redis]' "
+        "--find-links DIR (DIR holding micropie's wheels), or pip install redis"
+    ) from None
 
 logger: Final = logging.getLogger("micropie")
 

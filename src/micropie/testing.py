@@ -1,10 +1,11 @@
 """Test clients for users' apps: ``TestClient`` for plain tests, ``AsyncTestClient`` for async ones.
 
 Rules:
-- Built on well-kept libraries (``pip install 'micropie[testing]'``), none of whose work is
-  redone here: requests go through an ``httpx`` client over ``httpx.ASGITransport``, WebSockets
-  are ``httpx_ws`` sessions over ``httpx_ws.transport.ASGIWebSocketTransport``, the lifespan
-  protocol is ``asgi_lifespan.LifespanManager``.
+- Built on well-kept libraries (the ``testing`` extra: httpx, httpx-ws, asgi-lifespan), none
+  of whose work is redone here: requests go through an ``httpx`` client over
+  ``httpx.ASGITransport``, WebSockets are ``httpx_ws`` sessions over
+  ``httpx_ws.transport.ASGIWebSocketTransport``, the lifespan protocol is
+  ``asgi_lifespan.LifespanManager``.
 - Each client holds its ``httpx`` client (``http``) and hands it ``request``, ``stream``,
   ``get``, ``head``, ``options``, ``delete``, ``post``, ``put`` and ``patch`` with httpx's own
   keyword arguments (``RequestOptions``, ``BodyRequestOptions``: a test keeps them equal to
@@ -70,7 +71,8 @@ try:
     from wsproto.events import CloseConnection
 except ImportError:  # pragma: no cover - exercised in a fresh interpreter by the tests
     raise ImportError(
-        "micropie.testing needs httpx, httpx-ws and asgi-lifespan: pip install 'micropie[testing]'"
+        "micropie.testing needs httpx, httpx-ws and asgi-lifespan: pip install 'micropie[testing]' "
+        "--find-links DIR (DIR holding micropie's wheels), or pip install httpx httpx-ws asgi-lifespan"
     ) from None
 
 __all__ = [
