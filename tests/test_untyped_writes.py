@@ -78,7 +78,21 @@ app_cases = st.fixed_dictionaries({
     "expression": expressions,
     "where": st.sampled_from(PLACES),
 })
-batches = st.lists(st.one_of(request_cases, app_cases), min_size=1, max_size=25)
+returned_values = st.one_of(
+    st.fixed_dictionaries({
+        "target": st.just("hook"),
+        "attribute": st.sampled_from(["before_request", "after_request"]),
+        "expression": expressions,
+        "where": st.just("none"),
+    }),
+    st.fixed_dictionaries({
+        "target": st.just("backend"),
+        "attribute": st.sampled_from(["load", "save"]),
+        "expression": expressions,
+        "where": st.just("none"),
+    }),
+)
+batches = st.lists(st.one_of(request_cases, app_cases, returned_values), min_size=1, max_size=25)
 
 
 def run_worker(cases: list[dict[str, str]], pure_source: bool) -> list[dict[str, Any]]:

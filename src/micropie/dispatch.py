@@ -21,6 +21,7 @@ import asyncio
 import functools
 import logging
 import types
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, cast
 
 from mypy_extensions import mypyc_attr
@@ -144,29 +145,34 @@ async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: Mul
     return arguments
 
 
-def _override(outcome: Outcome, override: Any) -> None:
+def _override(outcome: Outcome, override: object, hook: str) -> None:
     if not isinstance(override, dict):
-        raise MalformedResult(f"middleware must return a dict or None, not {type(override).__name__}")
-    if "status_code" in override:
-        outcome.status = checked_status(override["status_code"])
-    if "body" in override:
-        outcome.body = override["body"]
-    if "headers" in override:
-        outcome.replace_headers(checked_headers(override["headers"]) or [])
+        raise MalformedResult(f"{hook} must return a dict or None, not {type(override).__name__}")
+    try:
+        if "status_code" in override:
+            outcome.status = checked_status(override["status_code"])
+        if "body" in override:
+            outcome.body = override["body"]
+        if "headers" in override:
+            outcome.replace_headers(checked_headers(override["headers"]) or [])
+    except MalformedResult as malformed:
+        raise MalformedResult(f"{hook} returned {malformed}") from None
 
 
 async def _before_request(
     middlewares: list[HttpMiddleware], request: Request, parse: MultipartParse | None
 ) -> Outcome | None:
     """The response the first ``before_request`` that answers gives, or None."""
-    # Items as objects: each is checked as it is used (see middleware).
+    # Items as objects: each is checked as it is used (see middleware). Each hook is called
+    # through a reference typed as what an untyped hook may return, which _override checks.
     for item in cast("list[object]", middlewares):
-        early = await http_middleware(item).before_request(request)
+        before: Callable[[Request], Awaitable[object]] = http_middleware(item).before_request
+        early = await before(request)
         if early:
             if parse is not None:
                 await parse.cancel()
             outcome = Outcome(200, "", None)
-            _override(outcome, early)
+            _override(outcome, early, "before_request")
             return outcome
     return None
 
@@ -175,10 +181,11 @@ async def _after_request(middlewares: list[HttpMiddleware], request: Request, ou
     as_text_for_middleware(outcome)
     for item in cast("list[object]", middlewares):
         # An after_request may append to the list it is given, MicroPie style.
-        middleware = http_middleware(item)
-        change = await middleware.after_request(request, outcome.status, outcome.body, outcome.owned_headers())
+        after: Callable[[Request, int, object, list[tuple[str, str]]], Awaitable[object]]
+        after = http_middleware(item).after_request
+        change = await after(request, outcome.status, outcome.body, outcome.owned_headers())
         if change:
-            _override(outcome, change)
+            _override(outcome, change, "after_request")
 
 
 async def _answer_failure(send: Send, failure: Exception, path: str, head: bool) -> None:

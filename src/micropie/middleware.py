@@ -5,7 +5,10 @@ Rules:
   dict sends that response at once (keys ``status_code`` default 200, ``body`` default "",
   ``headers`` default []). ``after_request`` sees the handler's status, body (JSON already
   serialised to text) and headers, and may return any subset of those keys to replace them.
-  None or an empty dict changes nothing, as in MicroPie.
+  None or an empty dict (any false value) changes nothing, as in MicroPie; any other value
+  that is not a dict, or a dict with a bad status or headers, is a logged 500 naming the hook.
+  The framework looks at what a hook returns itself, whatever its annotation says, so an
+  untyped hook gets the same answer compiled and interpreted.
 - A ``before_request`` may hand the request to another ASGI app by setting ``request._subapp``,
   ``request._subapp_path`` and optionally ``request._subapp_mount_path``, or route it explicitly
   with ``request._route_handler`` and a preset ``request.path_params``.

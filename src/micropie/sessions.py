@@ -34,7 +34,7 @@ Rules:
 import time
 import uuid
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
@@ -256,6 +256,9 @@ class SessionCycle:
 
     def __init__(self, backend: SessionBackend, settings: SessionSettings) -> None:
         self.backend = backend
+        # Typed as what a MicroPie backend may return (anything; it is ignored): a call of the
+        # typed method would have compiled code reject anything but None.
+        self.save: Callable[[str, dict[str, Any], int], Awaitable[object]] = backend.save
         self.settings = settings
         # The id the client's cookie named, if this application accepts it.
         self.id: str | None = None
@@ -270,14 +273,16 @@ class SessionCycle:
             return
         self.id = session_id
         backend = self.backend
-        # Typed as what a backend may really return: MicroPie backends are untyped, and compiled
-        # code would reject a None before it could be treated as no session.
+        # Through references typed as what a backend may really return (see save): here None,
+        # the usual "no session", must be looked at, not rejected.
         data: object
         if backend.renews_on_load:
-            data = await backend.load_and_renew(session_id, self.settings.timeout)
+            load_and_renew: Callable[[str, int], Awaitable[object]] = backend.load_and_renew
+            data = await load_and_renew(session_id, self.settings.timeout)
         else:
             # The default load_and_renew is load: one coroutine fewer.
-            data = await backend.load(session_id)
+            load: Callable[[str], Awaitable[object]] = backend.load
+            data = await load(session_id)
         if not data:
             return
         if not isinstance(data, dict):
@@ -299,10 +304,10 @@ class SessionCycle:
     async def _save_fresh(self, data: dict[str, Any]) -> str:
         """Save ``data`` under a new id, deleting the old one if it held a session."""
         fresh = self.settings.fresh_id()
-        await self.backend.save(fresh, data, self.settings.timeout)
+        await self.save(fresh, data, self.settings.timeout)
         old = self.id
         if old is not None and not self.was_empty:
-            await self.backend.save(old, {}, 0)
+            await self.save(old, {}, 0)
         return fresh
 
     async def finish(self, request: Request) -> tuple[str, str] | None:
@@ -314,10 +319,10 @@ class SessionCycle:
                 fresh = await self._save_fresh(data)
                 return session_cookie(fresh, self.settings.cookie_secure)
             if self._changed(data):
-                await self.backend.save(session_id, data, self.settings.timeout)
+                await self.save(session_id, data, self.settings.timeout)
             return None
         if session_id is not None and not self.was_empty:
-            await self.backend.save(session_id, {}, 0)
+            await self.save(session_id, {}, 0)
             return expired_session_cookie(self.settings.cookie_secure)
         return None
 
@@ -336,6 +341,6 @@ class SessionCycle:
         data = request._session
         if data:
             if cookie_delivered and (session_id != self.id or self._changed(data)):
-                await self.backend.save(session_id, data, self.settings.timeout)
+                await self.save(session_id, data, self.settings.timeout)
         elif self.id is not None and not self.was_empty:
-            await self.backend.save(self.id, {}, 0)
+            await self.save(self.id, {}, 0)

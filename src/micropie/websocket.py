@@ -21,6 +21,7 @@ Rules:
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol, cast
 
 from micropie import jsoncodec
@@ -221,9 +222,13 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
         cookie = header_value(raw_headers, b"cookie", "; ")
         if cookie is not None and not session_outside:
             await session.load(request, parse_cookies(cookie))
+        # Each hook through a reference typed as what an untyped hook may return (see dispatch).
         for item in cast("list[object]", middlewares):
-            refusal = await websocket_middleware(item).before_websocket(request)
+            before: Callable[[WebSocketRequest], Awaitable[object]] = websocket_middleware(item).before_websocket
+            refusal = await before(request)
             if refusal:
+                if not isinstance(refusal, dict):
+                    raise TypeError(f"before_websocket must return a dict or None, not {type(refusal).__name__}")
                 code = refusal.get("code", 1008)
                 reason = refusal.get("reason", "Middleware rejected")
                 raise _Refused(code if isinstance(code, int) else 1008, str(reason))
@@ -242,7 +247,8 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
         except ConnectionClosed:
             pass
         for item in cast("list[object]", middlewares):
-            await websocket_middleware(item).after_websocket(request)
+            after: Callable[[WebSocketRequest], Awaitable[object]] = websocket_middleware(item).after_websocket
+            await after(request)
         if not session_outside:
             cookie_delivered = websocket.accepted or session_id == session.id
             await session.finish_connection(request, websocket.session_id, cookie_delivered)

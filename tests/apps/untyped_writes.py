@@ -3,7 +3,10 @@ an application's attributes the way an untyped MicroPie app does, and report wha
 
 Reads a JSON list of cases on stdin; each names a ``target`` ("request" or "app"), an
 ``attribute``, a Python ``expression`` for the value and ``where`` the write happens
-("before" in ``before_request``, "handler", "after" in ``after_request``). For each case a
+("before" in ``before_request``, "handler", "after" in ``after_request``). Two more targets
+return the value instead of writing it, as untyped code may: "hook" (from ``before_request``
+or ``after_request``, the ``attribute``) and "backend" (from the session backend's ``load`` or
+``save``). For each case a
 fresh application serves two requests (the second carries the first one's session cookie, so
 what the first left behind shows), and one JSON line is printed with both answers and what the
 "micropie" logger recorded. A case whose write crashes the interpreter ends the output early:
@@ -64,12 +67,13 @@ NAMESPACE: dict[str, object] = {
 }
 
 
-# Addresses differ from one interpreter to the next; the reports of two runs are compared.
+# Addresses and session ids differ from one run to the next; the reports of two runs are compared.
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+SESSION_ID = re.compile(r"session_id=[^;'\"]*")
 
 
 def short(value: object) -> str:
-    text = ADDRESS.sub(" at 0x…", repr(value))
+    text = SESSION_ID.sub("session_id=…", ADDRESS.sub(" at 0x…", repr(value)))
     return text if len(text) <= 300 else text[:300] + "…"
 
 
@@ -93,23 +97,36 @@ def digest(request: Request) -> dict[str, str]:
 def make_app(case: dict[str, str]) -> App:
     target, attribute, where = case["target"], case["attribute"], case["where"]
 
+    def value() -> Any:
+        return eval(case["expression"], dict(NAMESPACE))  # a fresh value for every use
+
     def write(app: App, request: Request) -> None:
-        value = eval(case["expression"], dict(NAMESPACE))  # a fresh value for every write
-        setattr(app if target == "app" else request, attribute, value)
+        if target in ("request", "app"):
+            setattr(app if target == "app" else request, attribute, value())
+
+    class Backend(InMemorySessionBackend):
+        async def load(self, session_id: str) -> Any:
+            return value() if attribute == "load" else await super().load(session_id)
+
+        async def save(self, session_id: str, data: dict[str, Any], timeout: int) -> Any:
+            await super().save(session_id, data, timeout)
+            return value() if attribute == "save" else None
 
     class Writer(PassThrough):
         def __init__(self, app: App) -> None:
             super().__init__()
             self.app = app
 
-        async def before_request(self, request: Request) -> None:
+        async def before_request(self, request: Request) -> Any:
             if where == "before" and request.query("write") == "1":
                 write(self.app, request)
+            return value() if target == "hook" and attribute == "before_request" else None
 
         async def after_request(self, request: Request, status_code: int, response_body: object,
-                                extra_headers: list[tuple[str, str]]) -> None:
+                                extra_headers: list[tuple[str, str]]) -> Any:
             if where == "after" and request.query("write") == "1":
                 write(self.app, request)
+            return value() if target == "hook" and attribute == "after_request" else None
 
     class Probe(App):
         async def index(self, *segments: object) -> dict[str, object]:
@@ -118,9 +135,11 @@ def make_app(case: dict[str, str]) -> App:
         async def show(self, first: object = None, second: int = 0) -> dict[str, object]:
             if where == "handler" and self.request.query("write") == "1":
                 write(self, self.request)
+            if target == "backend":
+                self.request.session["visits"] = self.request.session.get("visits", 0) + 1
             return {"first": short(first), "second": second, "seen": digest(self.request)}
 
-    app = Probe()
+    app = Probe(Backend() if target == "backend" else None)
     app.middlewares.append(Writer(app))
     return app
 
