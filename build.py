@@ -23,7 +23,8 @@ Rules this file keeps:
   setuptools' ``build_ext``, which picks the compiler as the real build will (``CC``,
   ``CFLAGS`` and the rest honoured).  If it fails, the build stops with a message naming the
   two ways out (a compiler, or the pure build) instead of falling back silently: a
-  ``py3-none-any`` wheel runs several times slower, and whoever installs should choose that.
+  ``py3-none-any`` wheel spends two to three times as long in the framework per request, and
+  whoever installs should choose that.
 - The person building sees what is compiled and how long it took, although installers hide
   a backend's output: progress lines go to the terminal when there is one (``tell_user``).
 """
