@@ -325,7 +325,7 @@ async def test_without_the_redis_package_the_import_error_says_what_to_install()
         "except ImportError as error:\n"
         "    print('ImportError:', error)\n"
     )
-    assert "ImportError: RedisSessionBackend needs the redis package: pip install 'micropie[redis]'" in output
+    assert "ImportError: RedisSessionBackend needs the redis package: pip install redis" in output
 
 
 class Counter(App):

@@ -79,4 +79,4 @@ asyncio.run(main())
 async def test_without_jinja2_rendering_is_a_500_with_a_logged_hint() -> None:
     output = await run_python(MISSING_JINJA_SCRIPT)
     assert "STATUS 500 500 Internal Server Error" in output, output
-    assert "pip install 'micropie[templates]'" in output, output
+    assert "Rendering templates needs Jinja2: pip install jinja2" in output, output

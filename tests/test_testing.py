@@ -647,7 +647,7 @@ async def test_without_the_testing_extra_the_import_error_names_it() -> None:
         "    print('ImportError:', error)\n"
     )
     assert "ImportError:" in output, output
-    assert "pip install 'micropie[testing]'" in output, output
+    assert "needs httpx, httpx-ws and asgi-lifespan: pip install httpx httpx-ws asgi-lifespan" in output, output
 
 
 def test_the_request_methods_take_exactly_httpx_keyword_arguments() -> None:

@@ -177,8 +177,7 @@ def _boundary_of(content_type: str) -> bytes:
         import multipart
     except ImportError:
         logger.error(
-            "Multipart form data needs the multipart package: pip install 'micropie[multipart]' "
-            "--find-links DIR (DIR holding micropie's wheels), or pip install multipart"
+            "Multipart form data needs the multipart package: pip install multipart"
         )
         raise HTTPError(500) from None
     _, options = multipart.parse_options_header(content_type)

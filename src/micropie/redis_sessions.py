@@ -39,8 +39,7 @@ try:
     from redis.exceptions import RedisError
 except ImportError:  # pragma: no cover - exercised in a fresh interpreter by the tests
     raise ImportError(
-        "RedisSessionBackend needs the redis package: pip install 'micropie[redis]' "
-        "--find-links DIR (DIR holding micropie's wheels), or pip install redis"
+        "RedisSessionBackend needs the redis package: pip install redis"
     ) from None
 
 logger: Final = logging.getLogger("micropie")

@@ -41,8 +41,7 @@ class TemplateRenderer:
                 import jinja2
             except ImportError:
                 logger.error(
-                    "Rendering templates needs Jinja2: pip install 'micropie[templates]' "
-                    "--find-links DIR (DIR holding micropie's wheels), or pip install jinja2"
+                    "Rendering templates needs Jinja2: pip install jinja2"
                 )
                 raise TemplatesUnavailable("Jinja2 is not installed") from None
             environment = jinja2.Environment(

@@ -71,8 +71,7 @@ try:
     from wsproto.events import CloseConnection
 except ImportError:  # pragma: no cover - exercised in a fresh interpreter by the tests
     raise ImportError(
-        "micropie.testing needs httpx, httpx-ws and asgi-lifespan: pip install 'micropie[testing]' "
-        "--find-links DIR (DIR holding micropie's wheels), or pip install httpx httpx-ws asgi-lifespan"
+        "micropie.testing needs httpx, httpx-ws and asgi-lifespan: pip install httpx httpx-ws asgi-lifespan"
     ) from None
 
 __all__ = [
