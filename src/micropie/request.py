@@ -163,6 +163,13 @@ def checked_headers(value: object) -> dict[str, str] | None:
     return headers
 
 
+def _checked_query_params(value: object) -> object:
+    return checked_fields("query_params", value)
+
+
+def _checked_body_params(value: object) -> object:
+    return checked_fields("body_params", value)
+
 
 class Request:
     """An HTTP request as handlers and middleware see it.
@@ -414,14 +421,6 @@ class Request:
     def regenerate_session(self) -> None:
         """Give the session a new id when the request ends, keeping its data."""
         self._regenerate_session = True
-
-
-def _checked_query_params(value: object) -> object:
-    return checked_fields("query_params", value)
-
-
-def _checked_body_params(value: object) -> object:
-    return checked_fields("body_params", value)
 
 
 # Every attribute the class defines, with the check a write from Python code gets (None: a
