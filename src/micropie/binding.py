@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from micropie.conversion import ConversionError, Converter, converter_for
 from micropie.errors import HTTPError
-from micropie.request import Request, first_filled
+from micropie.request import Request, all_filled, first_filled
 
 POSITIONAL: Final = 0
 VAR_POSITIONAL: Final = 1
@@ -215,24 +215,15 @@ def _lookup(request: Request, param: HandlerParam, parsing: bool) -> object:
     raise HTTPError(400, f"Missing required parameter '{name}'")
 
 
-def _filled(values: list[str] | None) -> list[str] | None:
-    """The values that are not blank, or None if there are none."""
-    if values:
-        filled = [value for value in values if value]
-        if filled:
-            return filled
-    return None
-
-
 def _lookup_all(request: Request, param: HandlerParam, parsing: bool) -> object:
     name = param.name
-    texts = _filled(request.query_params.get(name))
+    texts = all_filled(request.query_params.get(name))
     if texts is not None:
         return _convert(param, texts)
     if parsing:
         raise FieldPending(None)
     fields = request._body_params
-    texts = None if fields is None else _filled(fields.get(name))
+    texts = None if fields is None else all_filled(fields.get(name))
     if texts is not None:
         return _convert(param, texts)
     document = request._json

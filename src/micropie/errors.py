@@ -2,7 +2,9 @@
 
 Rules:
 - A step that rejects a request (body limits, bad JSON, binding, routing) raises ``HTTPError``;
-  the conductor in ``dispatch`` turns it into a response. Only ``dispatch`` catches it.
+  the conductors turn it into an answer: ``dispatch`` into a response with its status and body,
+  ``websocket`` into a close (1008 for a handler's arguments, 1013 for an unavailable session
+  store, 1011 otherwise). No other module catches it.
 - The body is short text the client can act on: never exception text, paths or values.
 """
 

@@ -6,9 +6,8 @@ Rules:
   waiters of ``wait_for``; binding waits there for a field that has not arrived yet.
 - A file field becomes ``{"filename", "content_type", "content"}``; ``content`` is an
   ``UploadQueue`` that yields ``bytes`` chunks then ``None``. A part without a filename is a
-  text field, appended to ``body_params``. Every file is kept: ``request.files[name]`` is the
-  first under its name (MicroPie's shape) and ``request.all_files(name)`` lists them all.
-  A ``list[UploadedFile]`` parameter is bound only when the parse has ended (a later part could
+  text field, appended to ``body_params``. Each file is handed to the request, which keeps
+  every one (the rule is in ``request``). A ``list[UploadedFile]`` parameter is bound only when the parse has ended (a later part could
   still add a file); until then each file streams into its own queue, bounded as below.
 - Putting into an ``UploadQueue`` never waits, so the parse can always reach a later field even
   while a handler ignores an earlier file; memory stays bounded because a queue keeps at most
@@ -260,18 +259,7 @@ class MultipartParse:
         queue = UploadQueue()
         self.queues.append(queue)
         upload = UploadedFile(filename=filename, content_type=content_type or DEFAULT_FILE_TYPE, content=queue)
-        request = self.request
-        all_files = request._all_files
-        if all_files is None:
-            all_files = {}
-            request._all_files = all_files
-        uploads = all_files.get(name)
-        if uploads is None:
-            # The first file under the name: also MicroPie's files[name].
-            request.files.setdefault(name, upload)
-            all_files[name] = [upload]
-        else:
-            uploads.append(upload)
+        self.request._add_upload(name, upload)
         self._notify()
         return queue
 

@@ -67,6 +67,15 @@ def first_filled(values: list[str] | None) -> str | None:
     return None
 
 
+def all_filled(values: list[str] | None) -> list[str] | None:
+    """The values that are not blank, or None if there are none (see ``first_filled``)."""
+    if values:
+        filled = [value for value in values if value]
+        if filled:
+            return filled
+    return None
+
+
 class UploadedFile(TypedDict):
     """A multipart file field.
 
@@ -417,6 +426,19 @@ class Request:
         files = self._files
         upload = None if files is None else files.get(name)
         return [] if upload is None else [upload]
+
+    def _add_upload(self, name: str, upload: UploadedFile) -> None:
+        """Keep a file uploaded under ``name``: the first is ``files[name]``, every one is kept."""
+        all_files = self._all_files
+        if all_files is None:
+            all_files = {}
+            self._all_files = all_files
+        uploads = all_files.get(name)
+        if uploads is None:
+            self.files.setdefault(name, upload)
+            all_files[name] = [upload]
+        else:
+            uploads.append(upload)
 
     def regenerate_session(self) -> None:
         """Give the session a new id when the request ends, keeping its data."""
