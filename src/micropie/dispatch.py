@@ -21,8 +21,7 @@ import asyncio
 import functools
 import logging
 import types
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -33,12 +32,11 @@ from micropie.body import is_json_type, parse_json, parse_urlencoded, read_body,
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import RequestHead, parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
-from micropie.middleware import HttpMiddleware, WebSocketMiddleware, http_middleware
+from micropie.middleware import HttpMiddleware, WebSocketMiddleware, run_after_request, run_before_request
 from micropie.mount import hand_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
-from micropie.responses import MalformedResult, Outcome, as_text_for_middleware, checked_headers, checked_status
-from micropie.responses import encode, outcome_of, redirect, send_complete, send_text
+from micropie.responses import MalformedResult, Outcome, encode, outcome_of, redirect, send_complete, send_text
 from micropie.routes import route_http
 from micropie.sessions import InMemorySessionBackend, SessionBackend, SessionCycle
 from micropie.settings import Settings
@@ -145,49 +143,6 @@ async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: Mul
     return arguments
 
 
-def _override(outcome: Outcome, override: object, hook: str) -> None:
-    if not isinstance(override, dict):
-        raise MalformedResult(f"{hook} must return a dict or None, not {type(override).__name__}")
-    try:
-        if "status_code" in override:
-            outcome.status = checked_status(override["status_code"])
-        if "body" in override:
-            outcome.body = override["body"]
-        if "headers" in override:
-            outcome.replace_headers(checked_headers(override["headers"]) or [])
-    except MalformedResult as malformed:
-        raise MalformedResult(f"{hook} returned {malformed}") from None
-
-
-async def _before_request(
-    middlewares: list[HttpMiddleware], request: Request, parse: MultipartParse | None
-) -> Outcome | None:
-    """The response the first ``before_request`` that answers gives, or None."""
-    # Items as objects: each is checked as it is used (see middleware). Each hook is called
-    # through a reference typed as what an untyped hook may return, which _override checks.
-    for item in cast("list[object]", middlewares):
-        before: Callable[[Request], Awaitable[object]] = http_middleware(item).before_request
-        early = await before(request)
-        if early:
-            if parse is not None:
-                await parse.cancel()
-            outcome = Outcome(200, "", None)
-            _override(outcome, early, "before_request")
-            return outcome
-    return None
-
-
-async def _after_request(middlewares: list[HttpMiddleware], request: Request, outcome: Outcome) -> None:
-    as_text_for_middleware(outcome)
-    for item in cast("list[object]", middlewares):
-        # An after_request may append to the list it is given, MicroPie style.
-        after: Callable[[Request, int, object, list[tuple[str, str]]], Awaitable[object]]
-        after = http_middleware(item).after_request
-        change = await after(request, outcome.status, outcome.body, outcome.owned_headers())
-        if change:
-            _override(outcome, change, "after_request")
-
-
 async def _answer_failure(send: Send, failure: Exception, path: str, head: bool) -> None:
     """The response to a request that failed before its response could be sent."""
     if isinstance(failure, MultipartFileError) and isinstance(failure.cause, (HTTPError, ClientDisconnected)):
@@ -234,7 +189,9 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
             middlewares = app.middlewares
             outcome: Outcome | None = None
             if middlewares:
-                outcome = await _before_request(middlewares, request, parse)
+                outcome = await run_before_request(middlewares, request)
+                if outcome is not None and parse is not None:
+                    await parse.cancel()
                 if outcome is None and request.attribute("_subapp") is not None:
                     if parse is not None:
                         await parse.finish()
@@ -272,7 +229,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 if parse is not None:
                     await parse.finish()
                 if middlewares:
-                    await _after_request(middlewares, request, outcome)
+                    await run_after_request(middlewares, request, outcome)
             if not session_outside and (session is not None or request._session):
                 if session is None:
                     session = SessionCycle(app.session_backend, app._settings.sessions)

@@ -1,4 +1,5 @@
-"""The middleware interfaces for HTTP requests and WebSocket connections.
+"""The middleware interfaces for HTTP requests and WebSocket connections, and running the
+HTTP hooks (``run_before_request``, ``run_after_request``), which apply the rules below.
 
 Rules:
 - ``before_request`` runs after the body is read and the session loaded; returning a non-empty
@@ -25,12 +26,17 @@ Rules:
 """
 
 from abc import abstractmethod
-from typing import Any, TypedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypedDict, cast
 
 from mypy_extensions import mypyc_attr
 
+from micropie import jsoncodec
 from micropie.abstract import require_overrides
 from micropie.request import Request, WebSocketRequest
+from micropie.responses import MalformedResult, Outcome, checked_headers, checked_status
+
+JSON_CONTENT_TYPE: Final = ("Content-Type", "application/json")
 
 
 class ResponseOverride(TypedDict, total=False):
@@ -77,6 +83,58 @@ def http_middleware(item: object) -> HttpMiddleware:
     if isinstance(item, HttpMiddleware):
         return item
     raise TypeError(f"app.middlewares must hold HttpMiddleware instances, not {type(item).__name__}")
+
+
+def _has_content_type(headers: list[tuple[str, str]] | None) -> bool:
+    if headers:
+        for pair in headers:
+            if isinstance(pair, (tuple, list)) and len(pair) == 2 and str(pair[0]).lower() == "content-type":
+                return True
+    return False
+
+
+def _override(outcome: Outcome, override: object, hook: str) -> None:
+    if not isinstance(override, dict):
+        raise MalformedResult(f"{hook} must return a dict or None, not {type(override).__name__}")
+    try:
+        if "status_code" in override:
+            outcome.status = checked_status(override["status_code"])
+        if "body" in override:
+            outcome.body = override["body"]
+        if "headers" in override:
+            outcome.replace_headers(checked_headers(override["headers"]) or [])
+    except MalformedResult as malformed:
+        raise MalformedResult(f"{hook} returned {malformed}") from None
+
+
+async def run_before_request(middlewares: list[HttpMiddleware], request: Request) -> Outcome | None:
+    """The response the first ``before_request`` that answers gives, or None."""
+    # Items as objects: each is checked as it is used. Each hook is called through a reference
+    # typed as what an untyped hook may return, which _override checks.
+    for item in cast("list[object]", middlewares):
+        before: Callable[[Request], Awaitable[object]] = http_middleware(item).before_request
+        early = await before(request)
+        if early:
+            outcome = Outcome(200, "", None)
+            _override(outcome, early, "before_request")
+            return outcome
+    return None
+
+
+async def run_after_request(middlewares: list[HttpMiddleware], request: Request, outcome: Outcome) -> None:
+    """Show ``outcome`` to every ``after_request`` in turn, applying what each returns."""
+    body = outcome.body
+    if isinstance(body, (dict, list)):
+        outcome.body = jsoncodec.dumps(body).decode("utf-8")
+        if not _has_content_type(outcome.headers):
+            outcome.add_header(JSON_CONTENT_TYPE)
+    for item in cast("list[object]", middlewares):
+        # An after_request may append to the list it is given, MicroPie style.
+        after: Callable[[Request, int, object, list[tuple[str, str]]], Awaitable[object]]
+        after = http_middleware(item).after_request
+        change = await after(request, outcome.status, outcome.body, outcome.owned_headers())
+        if change:
+            _override(outcome, change, "after_request")
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

@@ -24,9 +24,6 @@ from micropie import jsoncodec
 from micropie.asgi import ResponseHeaders, Send
 from micropie.headers import HTML_TYPE, JSON_TYPE, NO_BODY, STREAMED, response_headers
 
-JSON_CONTENT_TYPE: Final = ("Content-Type", "application/json")
-
-
 class MalformedResult(Exception):
     """A handler or middleware produced something that is not a response."""
 
@@ -94,23 +91,6 @@ def encode_text(text: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace")
-
-
-def _has_content_type(headers: list[tuple[str, str]] | None) -> bool:
-    if headers:
-        for pair in headers:
-            if isinstance(pair, (tuple, list)) and len(pair) == 2 and str(pair[0]).lower() == "content-type":
-                return True
-    return False
-
-
-def as_text_for_middleware(outcome: Outcome) -> None:
-    """Serialise a JSON body to text, with its Content-Type, before ``after_request`` sees it."""
-    body = outcome.body
-    if isinstance(body, (dict, list)):
-        outcome.body = jsoncodec.dumps(body).decode("utf-8")
-        if not _has_content_type(outcome.headers):
-            outcome.add_header(JSON_CONTENT_TYPE)
 
 
 def encode(outcome: Outcome) -> tuple[bytes | None, ResponseHeaders]:
