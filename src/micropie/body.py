@@ -1,4 +1,5 @@
-"""Reading a request body under size and idle-time limits, and parsing it.
+"""Reading a request body under size and idle-time limits, and parsing a buffered one into the
+request (``read_buffered_body``); a multipart body streams instead (``multipart``).
 
 Rules:
 - A body is read once, before middleware, for POST, PUT and PATCH, and for DELETE when the
@@ -11,13 +12,8 @@ Rules:
 - JSON (``application/json`` and ``+json`` types) parses from bytes; invalid, empty or too
   deeply nested JSON is a 400. Any other non-multipart body is urlencoded form data, blank
   values kept as "".
-- Urlencoded data (bodies and query strings) is decoded as UTF-8 with invalid bytes replaced,
-  then each name and value is percent-decoded. A body of ``PARSE_IN_WORKER_SIZE`` or more is
-  decoded one item at a time, so it is never copied whole into a second text.
-- A form body may carry at most ``max_form_fields`` fields (empty ``&&`` items are not fields)
-  and no field name or value over ``max_form_field_size`` bytes (UTF-8, after percent-decoding):
-  either is a 413, found before the rest is decoded, so the work a hostile body causes is
-  bounded by the limits rather than by its size.
+- A form body is decoded by ``urlencoded`` under ``max_form_fields`` and
+  ``max_form_field_size``; its rules are there.
 - A form body of ``PARSE_IN_WORKER_SIZE`` bytes or more is parsed in a worker thread: its
   percent-escapes are decoded by interpreted code, which would stall every other request for
   seconds, and in a thread lets the event loop run between its steps. JSON is decoded where it
@@ -26,20 +22,19 @@ Rules:
 """
 
 import asyncio
-import re
+import functools
 from collections.abc import Awaitable, Callable, Generator
-from itertools import islice
 from typing import Any, Final, TypeVar, cast
-from urllib.parse import unquote_plus
 
 from micropie import jsoncodec
 from micropie.asgi import Message, Receive
 from micropie.errors import HTTPError
+from micropie.request import Request
+from micropie.urlencoded import LARGE_FORM, parse_urlencoded
 
 BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
-PARSE_IN_WORKER_SIZE: Final = 64 * 1024
+PARSE_IN_WORKER_SIZE: Final = LARGE_FORM
 
-_FORM_ITEM: Final = re.compile(rb"[^&]+")
 _Parsed = TypeVar("_Parsed")
 
 
@@ -59,9 +54,6 @@ class BodyLimits:
         self.max_form_fields = max_form_fields
 
 
-UNLIMITED: Final = BodyLimits(None, None, None, None)
-
-
 def wants_body(method: str, content_length: str | None, transfer_encoding: str | None) -> bool:
     if method in BODY_METHODS:
         return True
@@ -70,73 +62,6 @@ def wants_body(method: str, content_length: str | None, transfer_encoding: str |
     if transfer_encoding is not None:
         return True
     return content_length is not None and content_length.strip() not in ("", "0")
-
-
-def too_many_fields() -> HTTPError:
-    return HTTPError(413, "Too many form fields")
-
-
-def field_too_large() -> HTTPError:
-    return HTTPError(413, "Form field too large")
-
-
-def _decoded_within(raw: str, limit: int) -> str:
-    """``raw`` percent-decoded; ``HTTPError`` 413 if that is more than ``limit`` bytes of UTF-8."""
-    # Decoding shrinks at most threefold ("%41" → "A"), so a longer raw text is refused unread.
-    if len(raw) > 3 * limit:
-        raise field_too_large()
-    text = unquote_plus(raw) if "%" in raw or "+" in raw else raw
-    if len(text) > limit or (not text.isascii() and len(text.encode("utf-8")) > limit):
-        raise field_too_large()
-    return text
-
-
-def _add_field(fields: dict[str, list[str]], item: str, field_limit: int | None) -> None:
-    """Add one ``name=value`` item to ``fields``."""
-    name, _, value = item.partition("=")
-    # A character sent is at most four bytes once decoded: a short item needs no size check.
-    if field_limit is not None and len(item) * 4 > field_limit:
-        name = _decoded_within(name, field_limit)
-        value = _decoded_within(value, field_limit)
-    else:
-        if "%" in name or "+" in name:
-            name = unquote_plus(name)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
-    values = fields.get(name)
-    if values is None:
-        fields[name] = [value]
-    else:
-        values.append(value)
-
-
-def parse_urlencoded(data: bytes, limits: BodyLimits = UNLIMITED) -> dict[str, list[str]]:
-    """Field name → values of ``application/x-www-form-urlencoded`` bytes, under ``limits``.
-
-    The bytes are decoded as UTF-8 (invalid bytes replaced), then names and values are
-    percent-decoded.
-    """
-    fields: dict[str, list[str]] = {}
-    max_fields = limits.max_form_fields
-    field_limit = limits.max_form_field_size
-    if max_fields is not None and len(data) >= PARSE_IN_WORKER_SIZE:
-        # A large body is walked one item at a time, so only the items read are ever decoded;
-        # the regular expression skips runs of empty items in C. (An explicit loop: compiled,
-        # a generator expression would be run to its end at once.)
-        count = 0
-        for match in islice(_FORM_ITEM.finditer(data), max_fields + 1):
-            count += 1
-            if count > max_fields:
-                raise too_many_fields()
-            _add_field(fields, match.group().decode("utf-8", "replace"), field_limit)
-        return fields
-    items = data.decode("utf-8", "replace").split("&")
-    if max_fields is not None and len(items) > max_fields and len(items) - items.count("") > max_fields:
-        raise too_many_fields()
-    for item in items:
-        if item:
-            _add_field(fields, item, field_limit)
-    return fields
 
 
 async def in_worker(parse: Callable[[], _Parsed]) -> _Parsed:
@@ -300,3 +225,19 @@ async def read_body(receive: Receive, limits: BodyLimits) -> bytes:
 
 class ClientDisconnected(Exception):
     """The client went away before its request body arrived: there is no one to answer."""
+
+
+async def read_buffered_body(request: Request, content_type: str, receive: Receive, limits: BodyLimits) -> None:
+    """Read a body that is not multipart and parse it into ``request``: JSON, else form fields."""
+    data = await read_body(receive, limits)
+    request._body = data
+    if is_json_type(content_type):
+        request._json = parse_json(data)
+    elif len(data) < PARSE_IN_WORKER_SIZE:
+        if data:
+            request._body_params = parse_urlencoded(data, limits.max_form_fields, limits.max_form_field_size)
+    else:
+        request._body_params = await in_worker(
+            functools.partial(parse_urlencoded, data, limits.max_form_fields, limits.max_form_field_size)
+        )
+    request._body_parsed = True

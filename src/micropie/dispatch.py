@@ -27,10 +27,9 @@ from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import Arguments, FieldPending, HandlerInfo, bind
-from micropie.body import PARSE_IN_WORKER_SIZE, BodyLimits, ClientDisconnected, check_declared_length, in_worker
-from micropie.body import is_json_type, parse_json, parse_urlencoded, read_body, wants_body
+from micropie.body import ClientDisconnected, check_declared_length, read_buffered_body, wants_body
 from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
-from micropie.headers import RequestHead, parse_cookies, scan_head
+from micropie.headers import parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware, run_after_request, run_before_request
 from micropie.mount import hand_over
@@ -109,28 +108,6 @@ class AppCore:
         return await self._templates.render(template, context)
 
 
-async def _take_body(
-    request: Request, head: RequestHead, receive: Receive, limits: BodyLimits
-) -> MultipartParse | None:
-    """Read and parse the body (``wants_body`` said there is one); a multipart one is parsed in
-    the background instead."""
-    check_declared_length(head.content_length, limits)
-    content_type = head.content_type or ""
-    if is_multipart_type(content_type):
-        return start_multipart(request, content_type, receive, limits)
-    data = await read_body(receive, limits)
-    request._body = data
-    if is_json_type(content_type):
-        request._json = parse_json(data)
-    elif len(data) < PARSE_IN_WORKER_SIZE:
-        if data:
-            request._body_params = parse_urlencoded(data, limits)
-    else:
-        request._body_params = await in_worker(functools.partial(parse_urlencoded, data, limits))
-    request._body_parsed = True
-    return None
-
-
 async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: MultipartParse) -> Arguments:
     """Bind while a multipart body is still being parsed, waiting for fields not yet there."""
     while True:
@@ -185,7 +162,13 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 await session.load(request, parse_cookies(cookie))
             # A body an outer layer already parsed (body_parsed in the scope) is not read again.
             if not request._body_parsed and wants_body(request._method, head.content_length, head.transfer_encoding):
-                parse = await _take_body(request, head, receive, app._settings.body_limits)
+                limits = app._settings.body_limits
+                check_declared_length(head.content_length, limits)
+                content_type = head.content_type or ""
+                if is_multipart_type(content_type):
+                    parse = start_multipart(request, content_type, receive, limits)
+                else:
+                    await read_buffered_body(request, content_type, receive, limits)
             middlewares = app.middlewares
             outcome: Outcome | None = None
             if middlewares:

@@ -19,7 +19,7 @@ Rules:
 
 from collections.abc import Awaitable, Callable
 import logging
-from typing import Any, Final, cast
+from typing import Final, cast
 
 from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
 from micropie.headers import encode_header

@@ -36,8 +36,8 @@ from typing import IO, Final
 from mypy_extensions import mypyc_attr
 
 from micropie.asgi import Receive
-from micropie.body import BodyLimits, ClientDisconnected, checked_chunk, field_too_large, receive_within
-from micropie.body import too_many_fields
+from micropie.body import BodyLimits, ClientDisconnected, checked_chunk, receive_within
+from micropie.urlencoded import field_too_large, too_many_fields
 from micropie.errors import HTTPError
 from micropie.request import Request, UploadedFile, first_filled
 

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 from micropie import jsoncodec
 from micropie.errors import HTTPError

@@ -42,7 +42,7 @@ from contextvars import ContextVar
 from typing import Any, Final, TypedDict, cast
 
 from micropie.asgi import RawHeaders, Scope
-from micropie.body import parse_urlencoded
+from micropie.urlencoded import parse_urlencoded
 from micropie.headers import decode_headers
 
 _NO_HEADERS: Final[RawHeaders] = ()
