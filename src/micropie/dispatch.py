@@ -32,10 +32,10 @@ from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
 from micropie.headers import parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware, run_after_request, run_before_request
-from micropie.mount import hand_over
+from micropie.mount import hand_over, is_handed_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import Request, current_request
-from micropie.responses import MalformedResult, Outcome, encode, outcome_of, redirect, send_complete, send_text
+from micropie.responses import MalformedResult, encode, outcome_of, redirect, send_complete, send_text
 from micropie.routes import route_http
 from micropie.sessions import InMemorySessionBackend, SessionBackend, SessionCycle
 from micropie.settings import Settings
@@ -136,8 +136,14 @@ async def _answer_failure(send: Send, failure: Exception, path: str, head: bool)
         await send_text(send, 500, INTERNAL_ERROR_BODY, head)
 
 
+def _session_cycle(app: AppCore, session: SessionCycle | None) -> SessionCycle:
+    """The request's session cycle, made now if the request brought no session cookie."""
+    return session if session is not None else SessionCycle(app.session_backend, app._settings.sessions)
+
+
 async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -> None:
-    """One HTTP request, start to end. The common path runs inline, in this one coroutine."""
+    """One HTTP request, start to end, in the order the rules give. The common path runs inline,
+    in this one coroutine."""
     path: str = scope.get("path", "/")
     try:
         request = Request(scope)
@@ -146,19 +152,21 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
         return
     token = current_request.set(request)
     in_context = True
-    raw_headers = scope.get("headers", _NO_HEADERS)
-    # Made only for a request that brings a session cookie or ends with a session.
-    session: SessionCycle | None = None
-    parse: MultipartParse | None = None
     # An outer layer that put the session in the scope (a micropie app mounting this one, a
     # session middleware) loads and saves it; the request uses it as it is.
     session_outside = "session" in scope
+    # Made only for a request that brings a session cookie or ends with a session.
+    session: SessionCycle | None = None
+    parse: MultipartParse | None = None
+    # What the steps end with: a failure, or a response (outcome, data and headers).
+    failure: Exception | None = None
+    data: bytes | None = None
     try:
         try:
-            head = scan_head(raw_headers)
+            head = scan_head(scope.get("headers", _NO_HEADERS))
             cookie = head.cookie
             if cookie is not None and not session_outside:
-                session = SessionCycle(app.session_backend, app._settings.sessions)
+                session = _session_cycle(app, None)
                 await session.load(request, parse_cookies(cookie))
             # A body an outer layer already parsed (body_parsed in the scope) is not read again.
             if not request._body_parsed and wants_body(request._method, head.content_length, head.transfer_encoding):
@@ -170,22 +178,16 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 else:
                     await read_buffered_body(request, content_type, receive, limits)
             middlewares = app.middlewares
-            outcome: Outcome | None = None
-            if middlewares:
-                outcome = await run_before_request(middlewares, request)
-                if outcome is not None and parse is not None:
+            answer = await run_before_request(middlewares, request) if middlewares else None
+            if answer is not None:
+                outcome = answer
+                if parse is not None:
                     await parse.cancel()
-                if outcome is None and request.attribute("_subapp") is not None:
-                    if parse is not None:
-                        await parse.finish()
-                    if session_outside:
-                        await hand_over(request, scope, receive, send, None)
-                        return
-                    if session is None:
-                        session = SessionCycle(app.session_backend, app._settings.sessions)
-                    await hand_over(request, scope, receive, send, functools.partial(session.finish, request))
-                    return
-            if outcome is None:
+            elif middlewares and is_handed_over(request):
+                saver = None if session_outside else functools.partial(_session_cycle(app, session).finish, request)
+                await hand_over(request, scope, receive, send, parse, saver)
+                return
+            else:
                 route = route_http(app, app._namespace, request, path)
                 info = route.info
                 function = route.function
@@ -214,43 +216,39 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
                 if middlewares:
                     await run_after_request(middlewares, request, outcome)
             if not session_outside and (session is not None or request._session):
-                if session is None:
-                    session = SessionCycle(app.session_backend, app._settings.sessions)
-                cookie_header = await session.finish(request)
+                cookie_header = await _session_cycle(app, session).finish(request)
                 if cookie_header is not None:
                     outcome.add_header(cookie_header)
             data, headers = encode(outcome)
-        except Exception as failure:
+        except Exception as error:
+            failure = error
             if parse is not None:
                 await parse.cancel()
-                parse.close()
-            current_request.reset(token)  # before answering: see below
-            in_context = False
-            await _answer_failure(send, failure, path, request._method == "HEAD")
-            return
         except BaseException:
             if parse is not None:
                 parse.abandon()
             raise
         head_only = request._method == "HEAD"
-        if data is not None or head_only:
-            # Leave the request's context before the response goes out: a server that schedules
-            # work while sending copies the context (uvicorn's keep-alive timer does), and would
-            # keep the request and all it holds alive until that work runs, making the garbage
-            # collector run far more often. Only a streamed body still needs the request.
-            current_request.reset(token)
-            in_context = False
-        if data is not None:
-            await send_complete(send, outcome.status, headers, data, head_only)
-        elif head_only:
-            await send_stream_head(send, outcome.status, headers, outcome.body)
-        else:
+        if failure is None and data is None and not head_only:
+            # A streamed body may read ``self.request`` until it ends: it is sent in the context.
             await send_stream(send, receive, outcome.status, headers, outcome.body, path)
+            return
+        # Every other answer leaves the request's context before it goes out: a server that
+        # schedules work while sending copies the context (uvicorn's keep-alive timer does), and
+        # would keep the request and all it holds alive until that work runs, making the garbage
+        # collector run far more often.
+        current_request.reset(token)
+        in_context = False
+        if failure is not None:
+            await _answer_failure(send, failure, path, head_only)
+        elif data is not None:
+            await send_complete(send, outcome.status, headers, data, head_only)
+        else:
+            await send_stream_head(send, outcome.status, headers, outcome.body)
     finally:
         # Files nobody read are dropped, and their spill files closed, however the request
-        # ended (a mounted application's reply included).
+        # ended (a mounted application's reply and a streamed body included).
         if parse is not None:
             parse.close()
-        # After a streamed response: its body may read ``self.request`` until it ends.
         if in_context:
             current_request.reset(token)

@@ -23,6 +23,7 @@ from typing import Final, cast
 
 from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
 from micropie.headers import encode_header
+from micropie.multipart import MultipartParse
 from micropie.request import ALL_FILES_KEY, Request
 
 logger: Final = logging.getLogger("micropie")
@@ -89,9 +90,22 @@ def _text(request: Request, attribute: str, default: str) -> str:
     raise TypeError(f"request.{attribute} must be a str, not {type(value).__name__}")
 
 
+def is_handed_over(request: Request) -> bool:
+    """Whether middleware handed ``request`` to another application (``request._subapp``)."""
+    return request.attribute("_subapp") is not None
+
+
 async def hand_over(
-    request: Request, scope: Scope, receive: Receive, send: Send, save_session: SessionSaver | None
+    request: Request,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    parse: MultipartParse | None,
+    save_session: SessionSaver | None,
 ) -> None:
+    """Serve ``request`` with the application middleware chose, once its body is all parsed."""
+    if parse is not None:
+        await parse.finish()
     subapp = request.attribute("_subapp")
     if not callable(subapp):
         raise TypeError(f"request._subapp must be an ASGI application, not {type(subapp).__name__}")
