@@ -476,6 +476,25 @@ def test_middleware_guarded() -> None:
         assert (leak.status_code, leak.text) == (403, "redacted")
 
 
+@checks("guides/middleware.md", "members_only.py")
+def test_middleware_guards_each_protocol() -> None:
+    app = load("guides/middleware.md", "members_only.py")["app"]
+    with TestClient(app) as client:
+        refused = client.get("/news")
+        assert (refused.status_code, refused.text) == (401, "log in first")
+        assert refusal(client, "/feed") == (4401, "log in first")
+        assert client.post("/login", data={"name": "ada"}).text == "logged in"
+        assert client.get("/news").text == "for members only"
+        with client.websocket_connect("/feed") as ws:
+            assert ws.receive_text() == "hello, ada"
+    # What the page says of the last line: the HTTP guard alone leaves the socket open.
+    app.ws_middlewares.clear()
+    with TestClient(app) as stranger:
+        assert stranger.get("/news").status_code == 401
+        with stranger.websocket_connect("/feed") as ws:
+            assert ws.receive_text() == "hello, stranger"
+
+
 @checks("guides/middleware.md", "versioned.py")
 def test_middleware_versioned() -> None:
     with TestClient(load("guides/middleware.md", "versioned.py")["app"]) as client:
