@@ -874,20 +874,37 @@ def test_the_reference_entries_exist() -> None:
         assert hasattr(target, name) or entry in {"micropie.testing", "micropie.redis_sessions"}, entry
 
 
+def option_sections() -> list[tuple[str, str, str]]:
+    """Each option's section of the options page: its name, type and default as written.
+
+    A section is a heading naming the option, then a line ``TYPE``, default ``DEFAULT``.
+    """
+    text = (DOCS / "reference/options.md").read_text()
+    found = re.findall(r"^## `(\w+)`\n\n`([^`\n]+)`, default `([^`\n]+)`", text, flags=re.M)
+    return [(name, type_, default) for name, type_, default in found]
+
+
 def test_the_options_page_lists_every_option_with_its_type_and_default() -> None:
-    rows = table("reference/options.md", "option")
-    names = [code_spans(row[0])[0] for row in rows]
-    assert names == list(OPTIONS)
+    sections = option_sections()
+    assert [name for name, _, _ in sections] == list(OPTIONS)
     annotations = {name: annotation for name, annotation in App.__annotations__.items() if name in OPTIONS}
-    for row, name in zip(rows, names):
-        written_type = code_spans(row[1])[0]
+    for name, written_type, written_default in sections:
         assert written_type == render_type(annotations[name]), name
         default = OPTIONS[name].default
-        written_default = code_spans(row[2])[0]
         if callable(default):
             assert written_default == getattr(default, "__name__", None), name
         else:
             assert ast.literal_eval(written_default) == default, name
+
+
+def test_no_code_span_in_a_table_holds_a_pipe() -> None:
+    # No way of writing one renders right in both places: GitHub ends the cell at a bare `|`,
+    # and the site's Markdown keeps the backslash of `\|` inside code (the options page once
+    # showed `float \| None`). Types with `|` go outside tables, as on the options page.
+    for page in docs_pages():
+        for number, line in enumerate(page.read_text().splitlines(), 1):
+            if line.startswith("|"):
+                assert not any("|" in span for span in code_spans(line)), f"{page}:{number}"
 
 
 def render_type(annotation: Any) -> str:
