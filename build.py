@@ -90,14 +90,23 @@ def describe_interpreter() -> str:
     return f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"
 
 
-def modules_to_compile(package_dir: Path) -> list[Path]:
-    """Every module of the package, except package ``__init__.py`` files.
+# Modules shipped as plain Python, by file name, each with the reason. Every other module is
+# compiled: the request path runs through all of them, and compiled they are two to three times
+# faster there.
+INTERPRETED_MODULES: dict[str, str] = {
+    # A package __init__ only re-exports; interpreted, its App is an interpreted subclass of the
+    # compiled AppCore, whose instances have a __dict__ for handlers attached at run time.
+    "__init__.py": "re-exports, and defines the interpreted App (see docs/mypyc.md)",
+    "testing.py": "runs in users' tests, never on a request's path; its clients subclass httpx's, "
+    "and a compiled subclass of a Python class checks self by exact type, refusing users' "
+    "subclasses of the clients",
+    "asgi.py": "type aliases only: no code in it runs",
+}
 
-    A package ``__init__`` only re-exports: compiling it gains no speed, and keeping it
-    interpreted keeps ``micropie.COMPILED`` (computed there from the submodules' file
-    suffixes) honest in both modes.
-    """
-    return sorted(path for path in package_dir.rglob("*.py") if path.name != "__init__.py")
+
+def modules_to_compile(package_dir: Path) -> list[Path]:
+    """Every module of the package but those in ``INTERPRETED_MODULES``."""
+    return sorted(path for path in package_dir.rglob("*.py") if path.name not in INTERPRETED_MODULES)
 
 
 # mypyc's runtime forwards an exception thrown into a compiled coroutine to the awaitable it is

@@ -6,11 +6,10 @@ Rules:
   ``httpx.ASGITransport``, WebSockets are ``httpx_ws`` sessions over
   ``httpx_ws.transport.ASGIWebSocketTransport``, the lifespan protocol is
   ``asgi_lifespan.LifespanManager``.
-- Each client holds its ``httpx`` client (``http``) and hands it ``request``, ``stream``,
-  ``get``, ``head``, ``options``, ``delete``, ``post``, ``put`` and ``patch`` with httpx's own
-  keyword arguments (``RequestOptions``, ``BodyRequestOptions``: a test keeps them equal to
-  httpx's); responses are ``httpx.Response``; ``cookies``, ``headers`` and ``base_url`` are the
-  ``httpx`` client's.
+- Each client is an ``httpx`` client (``TestClient`` an ``httpx.Client``, ``AsyncTestClient`` an
+  ``httpx.AsyncClient``) whose transport serves the app: ``request``, ``stream``, ``get``…,
+  ``cookies``, ``headers`` and ``base_url`` are httpx's own, and responses are
+  ``httpx.Response``.
 - A client serves one ``with`` (``TestClient``) or ``async with`` (``AsyncTestClient``) block,
   as an ``httpx`` client does: entering runs lifespan startup, leaving runs shutdown, even when
   the block failed (not when it was cancelled). A request or WebSocket before the block raises
@@ -38,30 +37,22 @@ Rules:
 - Each WebSocket gets its own ``httpx`` client and ``ASGIWebSocketTransport``, entered and left
   with the connection, so no task group outlives a connection: an ``AsyncTestClient`` made in
   an async fixture (whose setup and teardown run in different tasks) works.
-- Compiled, the clients are native classes that allow interpreted subclasses, so a user's
-  subclass works in both modes. They hold an ``httpx`` client instead of subclassing one: a
-  compiled subclass of a Python class is non-native, and mypyc checks ``self`` in its methods
-  by exact type, refusing every subclass (``allow_interpreted_subclasses`` does not apply to
-  non-native classes). Only the two private transports subclass ``httpx`` classes.
+- This module is never compiled (build.py's ``INTERPRETED_MODULES``): it runs in tests, not on
+  a request's path, and a compiled subclass of httpx's classes would check ``self`` by exact
+  type, refusing users' own subclasses of the clients.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, AsyncExitStack, ExitStack
+from contextlib import AbstractContextManager, AsyncExitStack, ExitStack
 from http.cookiejar import CookieJar
 from types import TracebackType
-from typing import Any, ClassVar, Final, Self, TypedDict, Unpack
-
-from mypy_extensions import mypyc_attr
+from typing import Any, ClassVar, Final, Self
 
 try:
     import httpx
-    # The modules defining the classes subclassed here, imported by name: compiled, a subclass
-    # of a Python class needs its defining module, or the generated C does not build.
-    import httpx._transports.base
-    # httpx's names for what its request methods take; public API, in a private module.
-    from httpx._types import AuthTypes, CookieTypes, HeaderTypes, QueryParamTypes, RequestContent
-    from httpx._types import RequestData, RequestExtensions, RequestFiles, TimeoutTypes
+    # httpx's names for what its clients take; public API, in a private module.
+    from httpx._types import CookieTypes, HeaderTypes
     from anyio import BrokenResourceError, ClosedResourceError
     from anyio.from_thread import BlockingPortal, start_blocking_portal
     from asgi_lifespan import LifespanManager
@@ -78,9 +69,7 @@ __all__ = [
     "ASGIApplication",
     "AsyncTestClient",
     "AsyncWebSocketConnection",
-    "BodyRequestOptions",
     "LifespanFailed",
-    "RequestOptions",
     "TestClient",
     "WebSocketConnection",
     "WebSocketDisconnect",
@@ -179,7 +168,6 @@ class _Lifespan:
             raise self._timed_out("shutdown") from None
 
 
-@mypyc_attr(native_class=False)
 class _OpenWhileRunning(httpx.AsyncBaseTransport):
     """``AsyncTestClient``'s transport: the app's, refusing requests outside the client's block."""
 
@@ -208,7 +196,6 @@ async def _exchange(transport: httpx.AsyncBaseTransport, request: httpx.Request)
     )
 
 
-@mypyc_attr(native_class=False)
 class _ThroughPortal(httpx.BaseTransport):
     """``TestClient``'s transport: each request is served on the portal's event loop."""
 
@@ -476,35 +463,34 @@ class WebSocketConnection:
         self._portal.call(self._connection.close, code, reason)
 
 
-class RequestOptions(TypedDict, total=False):
-    """The keyword arguments of ``get``, ``head``, ``options`` and ``delete``: httpx's own."""
+def _connection(
+    client: httpx.Client | httpx.AsyncClient,
+    app: ASGIApplication,
+    address: tuple[str, int],
+    url: str,
+    subprotocols: Sequence[str] | None,
+    headers: Mapping[str, str] | None,
+) -> AsyncWebSocketConnection:
+    """A WebSocket connection to ``url`` carrying ``client``'s base URL, headers and cookies."""
+    return AsyncWebSocketConnection(
+        app,
+        url,
+        base_url=client.base_url,
+        headers=client.headers,
+        cookies=client.cookies.jar,
+        client=address,
+        subprotocols=subprotocols,
+        extra_headers=headers,
+    )
 
-    params: QueryParamTypes | None
-    headers: HeaderTypes | None
-    cookies: CookieTypes | None
-    auth: AuthTypes
-    follow_redirects: bool
-    timeout: TimeoutTypes
-    extensions: RequestExtensions | None
 
-
-class BodyRequestOptions(RequestOptions, total=False):
-    """The keyword arguments of ``post``, ``put``, ``patch``, ``request`` and ``stream``."""
-
-    content: RequestContent | None
-    data: RequestData | None
-    files: RequestFiles | None
-    json: Any  # any JSON value, as httpx takes it
-
-
-@mypyc_attr(allow_interpreted_subclasses=True)
-class AsyncTestClient:
-    """An async HTTP and WebSocket client that serves requests with ``app``, for ``async def`` tests.
+class AsyncTestClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` that serves requests with ``app``, for ``async def`` tests.
 
     ``async with AsyncTestClient(app) as client:`` runs lifespan startup, then ``await
-    client.get("/")``; leaving the block runs shutdown. ``http`` is the ``httpx.AsyncClient``
-    underneath, for anything else httpx offers. ``client`` is the address the app sees as the
-    client's; ``headers`` and ``cookies`` are sent with every request.
+    client.get("/")``; leaving the block runs shutdown. ``client`` is the address the app sees
+    as the client's; ``headers`` and ``cookies`` are sent with every request and WebSocket
+    handshake, and may be changed in place.
     """
 
     def __init__(
@@ -522,7 +508,7 @@ class AsyncTestClient:
         self._client_address = client
         self._lifespan = _Lifespan(app, lifespan_timeout)
         self._gate = _OpenWhileRunning(httpx.ASGITransport(app, client=client))
-        self.http = httpx.AsyncClient(
+        super().__init__(
             transport=self._gate,
             base_url=base_url,
             headers=headers,
@@ -532,70 +518,24 @@ class AsyncTestClient:
         )
 
     async def __aenter__(self) -> Self:
-        await self.http.__aenter__()
+        await super().__aenter__()
         try:
             await self._lifespan.__aenter__()
         except BaseException:
-            await self.http.__aexit__()
+            await super().__aexit__()
             raise
         self._gate.running = True
         return self
 
     async def __aexit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
     ) -> None:
         self._gate.running = False
-        await self.http.__aexit__(exc_type, exc_value, traceback)
+        await super().__aexit__(exc_type, exc_value, traceback)
         await self._lifespan.__aexit__(exc_type, exc_value, traceback)
-
-    @property
-    def base_url(self) -> httpx.URL:
-        return self.http.base_url
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """Headers sent with every request (and WebSocket handshake); change them in place."""
-        return self.http.headers
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        """The cookie jar, kept across requests and WebSocket handshakes; change it in place."""
-        return self.http.cookies
-
-    async def request(
-        self, method: str, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]
-    ) -> httpx.Response:
-        return await self.http.request(method, url, **options)
-
-    def stream(
-        self, method: str, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]
-    ) -> AbstractAsyncContextManager[httpx.Response]:
-        """``async with client.stream(...) as response``; the body is complete when it opens."""
-        return self.http.stream(method, url, **options)
-
-    async def get(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return await self.http.get(url, **options)
-
-    async def head(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return await self.http.head(url, **options)
-
-    async def options(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return await self.http.options(url, **options)
-
-    async def delete(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return await self.http.delete(url, **options)
-
-    async def post(self, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]) -> httpx.Response:
-        return await self.http.post(url, **options)
-
-    async def put(self, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]) -> httpx.Response:
-        return await self.http.put(url, **options)
-
-    async def patch(self, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]) -> httpx.Response:
-        return await self.http.patch(url, **options)
 
     def websocket_connect(
         self,
@@ -610,27 +550,17 @@ class AsyncTestClient:
         """
         if not self._gate.running:
             raise _not_running("AsyncTestClient", "async with")
-        return AsyncWebSocketConnection(
-            self.app,
-            url,
-            base_url=self.http.base_url,
-            headers=self.http.headers,
-            cookies=self.http.cookies.jar,
-            client=self._client_address,
-            subprotocols=subprotocols,
-            extra_headers=headers,
-        )
+        return _connection(self, self.app, self._client_address, url, subprotocols, headers)
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
-class TestClient:
-    """An HTTP and WebSocket client that serves requests with ``app``, for plain ``def`` tests.
+class TestClient(httpx.Client):
+    """An ``httpx.Client`` that serves requests with ``app``, for plain ``def`` tests.
 
     ``with TestClient(app) as client:`` starts an event loop in a background thread and runs
     lifespan startup there, then ``client.get("/")``; leaving the block runs shutdown and stops
-    the loop. ``http`` is the ``httpx.Client`` underneath, for anything else httpx offers.
-    ``client`` is the address the app sees as the client's; ``headers`` and ``cookies`` are sent
-    with every request.
+    the loop. ``client`` is the address the app sees as the client's; ``headers`` and
+    ``cookies`` are sent with every request and WebSocket handshake, and may be changed in
+    place.
     """
 
     # Not a test class, though its name starts with "Test" (pytest reads this).
@@ -652,7 +582,7 @@ class TestClient:
         self._lifespan = _Lifespan(app, lifespan_timeout)
         self._bridge = _ThroughPortal(httpx.ASGITransport(app, client=client))
         self._loop_thread: ExitStack | None = None
-        self.http = httpx.Client(
+        super().__init__(
             transport=self._bridge,
             base_url=base_url,
             headers=headers,
@@ -662,14 +592,14 @@ class TestClient:
         )
 
     def __enter__(self) -> Self:
-        self.http.__enter__()
+        super().__enter__()
         loop_thread = ExitStack()
         try:
             portal = loop_thread.enter_context(start_blocking_portal("asyncio"))
             loop_thread.enter_context(portal.wrap_async_context_manager(self._lifespan))
         except BaseException:
             loop_thread.close()
-            self.http.__exit__()
+            super().__exit__()
             raise
         self._loop_thread = loop_thread
         self._bridge.portal = portal
@@ -677,9 +607,9 @@ class TestClient:
 
     def __exit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
     ) -> None:
         self._bridge.portal = None
         loop_thread = self._loop_thread
@@ -688,51 +618,7 @@ class TestClient:
             if loop_thread is not None:
                 loop_thread.__exit__(exc_type, exc_value, traceback)
         finally:
-            self.http.__exit__(exc_type, exc_value, traceback)
-
-    @property
-    def base_url(self) -> httpx.URL:
-        return self.http.base_url
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """Headers sent with every request (and WebSocket handshake); change them in place."""
-        return self.http.headers
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        """The cookie jar, kept across requests and WebSocket handshakes; change it in place."""
-        return self.http.cookies
-
-    def request(self, method: str, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]) -> httpx.Response:
-        return self.http.request(method, url, **options)
-
-    def stream(
-        self, method: str, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]
-    ) -> AbstractContextManager[httpx.Response]:
-        """``with client.stream(...) as response``; the body is complete when it opens."""
-        return self.http.stream(method, url, **options)
-
-    def get(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return self.http.get(url, **options)
-
-    def head(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return self.http.head(url, **options)
-
-    def options(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return self.http.options(url, **options)
-
-    def delete(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
-        return self.http.delete(url, **options)
-
-    def post(self, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]) -> httpx.Response:
-        return self.http.post(url, **options)
-
-    def put(self, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]) -> httpx.Response:
-        return self.http.put(url, **options)
-
-    def patch(self, url: httpx.URL | str, **options: Unpack[BodyRequestOptions]) -> httpx.Response:
-        return self.http.patch(url, **options)
+            super().__exit__(exc_type, exc_value, traceback)
 
     def websocket_connect(
         self,
@@ -748,14 +634,6 @@ class TestClient:
         portal = self._bridge.portal
         if portal is None:
             raise _not_running("TestClient", "with")
-        connection = AsyncWebSocketConnection(
-            self.app,
-            url,
-            base_url=self.http.base_url,
-            headers=self.http.headers,
-            cookies=self.http.cookies.jar,
-            client=self._client_address,
-            subprotocols=subprotocols,
-            extra_headers=headers,
+        return WebSocketConnection(
+            portal, _connection(self, self.app, self._client_address, url, subprotocols, headers)
         )
-        return WebSocketConnection(portal, connection)
