@@ -76,7 +76,11 @@ class Demo(App):
         }
 
 
-# The demo runs over plain HTTP on localhost, so the session cookie cannot be Secure.
+# The demo is served over plain HTTP and tried with any client: curl, Python's httpx, any
+# browser. A Secure cookie would be dropped by each one that makes no exception for
+# 127.0.0.1, as Python's cookie jar does not (Chromium does: see examples/login.py), and the
+# visit counter would restart on every request. So this cookie goes without Secure; keep the
+# default behind HTTPS in production.
 app = Demo(session_cookie_secure=False)
 
 

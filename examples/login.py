@@ -1,8 +1,9 @@
 """Logging in with a session cookie.
 
 Run from the repository root with ``uvicorn examples.login:app`` (or
-``uvicorn login:app --app-dir examples``) and open http://127.0.0.1:8000/private. Log in as
-``demo`` with the password ``micropie-demo``.
+``uvicorn login:app --app-dir examples``) and open http://127.0.0.1:8000/private in a
+Chromium-based browser (see the note on the cookie at the end). Log in as ``demo`` with the
+password ``micropie-demo``.
 
 - ``/private`` is the protected page: without a logged-in session it remembers where you were
   going and redirects to ``/login``.
@@ -96,7 +97,9 @@ class LoginApp(App):
         return self._redirect("/")
 
 
-# The session cookie is normally sent with ``Secure``, which browsers only return over HTTPS.
-# This example is served over plain HTTP on localhost, so the cookie must go without it; behind
-# HTTPS in production, leave the default (True).
-app = LoginApp(session_cookie_secure=False)
+# The session cookie keeps its default, Secure, as it should in production. Browsers return
+# a Secure cookie over HTTPS, and Chromium-based ones also over plain HTTP to 127.0.0.1 and
+# localhost, which they count as secure (tests/test_browser.py logs in there with Chromium).
+# Served over plain HTTP to another address, the cookie would be dropped and every login
+# forgotten: pass session_cookie_secure=False while developing that way.
+app = LoginApp()

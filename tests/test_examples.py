@@ -153,8 +153,8 @@ def session_cookie(response: httpx.Response) -> str:
     header = response.headers["set-cookie"]
     attributes = [part.strip() for part in header.split(";")]
     assert "HttpOnly" in attributes and "SameSite=Lax" in attributes and "Path=/" in attributes
-    # The example opts out of Secure because it is meant to be served over plain HTTP.
-    assert "Secure" not in attributes
+    # The example keeps the default: tests/test_browser.py shows a browser keeps it on 127.0.0.1.
+    assert "Secure" in attributes
     name, _, value = attributes[0].partition("=")
     assert name == "session_id"
     return value
