@@ -9,10 +9,10 @@ to any instance at run time, in both modes alike.
 import importlib.machinery
 import importlib.util
 import sys
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Unpack
 
-from micropie.asgi import Send
+from micropie.asgi import MappingReceive, MappingScope, Send
 from micropie.dispatch import AppCore
 from micropie.middleware import CloseOverride, HttpMiddleware, ResponseOverride, WebSocketMiddleware
 from micropie.multipart import MultipartFileError
@@ -86,12 +86,7 @@ class App(AppCore):
         # For type checkers only: ASGI middleware and clients type the scope and messages as
         # MutableMapping (Starlette, httpx), which this accepts. At run time the compiled
         # AppCore.__call__ serves, and servers pass dicts.
-        async def __call__(
-            self,
-            scope: MutableMapping[str, Any],
-            receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
-            send: Send,
-        ) -> None: ...
+        async def __call__(self, scope: MappingScope, receive: MappingReceive, send: Send) -> None: ...
 
     def __init__(self, session_backend: SessionBackend | None = None, **options: Unpack[AppOptions]) -> None:
         """Options are checked here; a bad value raises ``ValueError`` naming the option.

@@ -34,7 +34,7 @@ from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware, run_after_request, run_before_request
 from micropie.mount import hand_over, is_handed_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
-from micropie.request import Request, current_request
+from micropie.request import SESSION_KEY, Request, current_request
 from micropie.responses import MalformedResult, encode, outcome_of, redirect, send_complete, send_text
 from micropie.routes import route_http
 from micropie.sessions import InMemorySessionBackend, SessionBackend, SessionCycle
@@ -154,7 +154,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
     in_context = True
     # An outer layer that put the session in the scope (a micropie app mounting this one, a
     # session middleware) loads and saves it; the request uses it as it is.
-    session_outside = "session" in scope
+    session_outside = SESSION_KEY in scope
     # Made only for a request that brings a session cookie or ends with a session.
     session: SessionCycle | None = None
     parse: MultipartParse | None = None

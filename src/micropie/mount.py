@@ -24,13 +24,13 @@ from typing import Final, cast
 from micropie.asgi import ASGIApp, Message, Receive, Scope, Send
 from micropie.headers import encode_header
 from micropie.multipart import MultipartParse
-from micropie.request import ALL_FILES_KEY, Request
+from micropie.request import ALL_FILES_KEY, BODY_PARAMS_KEY, BODY_PARSED_KEY, FILES_KEY, JSON_BODY_KEY, SESSION_KEY
+from micropie.request import Request
 
 logger: Final = logging.getLogger("micropie")
 
 SessionSaver = Callable[[], Awaitable[tuple[str, str] | None]]
 
-PARENT_STATE_KEY: Final = "body_parsed"
 
 
 class _SubappReceive:
@@ -51,12 +51,12 @@ def mount_scope(request: Request, scope: Scope, path: str, mount_path: str) -> S
     root_path: str = scope.get("root_path", "")
     mount = mount_path.strip("/")
     child["root_path"] = f"{root_path}/{mount}" if mount else root_path
-    child["body_params"] = request.body_params
-    child["json_body"] = request.json()
-    child["files"] = request.files
+    child[BODY_PARAMS_KEY] = request.body_params
+    child[JSON_BODY_KEY] = request.json()
+    child[FILES_KEY] = request.files
     child[ALL_FILES_KEY] = request._all_files
-    child["session"] = request.session
-    child[PARENT_STATE_KEY] = request._body_parsed
+    child[SESSION_KEY] = request.session
+    child[BODY_PARSED_KEY] = request._body_parsed
     return child
 
 

@@ -55,7 +55,13 @@ class _NoJson:
 # ``Request._json`` when the body was not JSON.
 NO_JSON: Final = _NoJson()
 
-# The scope key under which a mounting micropie app passes every uploaded file by name.
+# The scope keys under which an outer layer passes what it already has (MicroPie's names; see
+# the rules), and the one under which a mounting micropie app passes every file by name.
+BODY_PARAMS_KEY: Final = "body_params"
+JSON_BODY_KEY: Final = "json_body"
+FILES_KEY: Final = "files"
+SESSION_KEY: Final = "session"
+BODY_PARSED_KEY: Final = "body_parsed"
 ALL_FILES_KEY: Final = "micropie.all_files"
 
 def first_filled(values: list[str] | None) -> str | None:
@@ -218,11 +224,11 @@ class Request:
         self._method = scope.get("method", "")
         # Membership tests, the cheapest way to learn that a server's scope carries none.
         if (
-            "session" in scope
-            or "body_parsed" in scope
-            or "body_params" in scope
-            or "json_body" in scope
-            or "files" in scope
+            SESSION_KEY in scope
+            or BODY_PARSED_KEY in scope
+            or BODY_PARAMS_KEY in scope
+            or JSON_BODY_KEY in scope
+            or FILES_KEY in scope
         ):
             self._adopt(scope)
 
@@ -230,11 +236,11 @@ class Request:
         # What an outer layer already has comes in the scope under MicroPie's keys (see the
         # rules); its objects are shared, not copied, so changes reach their owner. They are
         # checked as an assignment would be: an outer layer is as untyped as a middleware.
-        self._body_params = checked_fields("body_params", scope.get("body_params"))
-        self._session = checked_session(scope.get("session"))
-        self._files = checked_files(scope.get("files"))
-        self._json = scope.get("json_body", NO_JSON)
-        self._body_parsed = bool(scope.get("body_parsed"))
+        self._body_params = checked_fields("body_params", scope.get(BODY_PARAMS_KEY))
+        self._session = checked_session(scope.get(SESSION_KEY))
+        self._files = checked_files(scope.get(FILES_KEY))
+        self._json = scope.get(JSON_BODY_KEY, NO_JSON)
+        self._body_parsed = bool(scope.get(BODY_PARSED_KEY))
         all_files = scope.get(ALL_FILES_KEY)
         if isinstance(all_files, dict):
             self._all_files = all_files

@@ -43,11 +43,13 @@ Rules:
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, AsyncExitStack, ExitStack
 from http.cookiejar import CookieJar
 from types import TracebackType
 from typing import Any, ClassVar, Final, Self
+
+from micropie.asgi import ASGIApplication, MappingMessage, MappingReceive, MappingScope, MappingSend
 
 try:
     import httpx
@@ -84,13 +86,6 @@ HANDSHAKE_TIMEOUT: Final = 5.0
 
 _CLOSING: Final = (ConnectionState.LOCAL_CLOSING, ConnectionState.CLOSED)
 
-_Scope = MutableMapping[str, Any]
-_Message = MutableMapping[str, Any]
-_Receive = Callable[[], Awaitable[_Message]]
-_Send = Callable[[_Message], Awaitable[None]]
-ASGIApplication = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
-"""What the clients serve: an ASGI application as httpx, Starlette and asgi-lifespan type it, so a
-micropie ``App`` or one wrapped in ASGI middleware."""
 
 
 def _not_running(client: str, block: str) -> RuntimeError:
@@ -113,8 +108,8 @@ class _ReportFailures:
     def __init__(self, app: ASGIApplication) -> None:
         self.app = app
 
-    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
-        async def report(message: _Message) -> None:
+    async def __call__(self, scope: MappingScope, receive: MappingReceive, send: MappingSend) -> None:
+        async def report(message: MappingMessage) -> None:
             kind = message.get("type")
             if kind == "lifespan.startup.failed" or kind == "lifespan.shutdown.failed":
                 phase = str(kind).split(".")[1]
@@ -240,14 +235,14 @@ class _AsRequested:
         self.scheme = "wss" if url.scheme == "https" else "ws"
         return url.copy_with(raw_path=_escaped_once_more(url.raw_path))
 
-    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+    async def __call__(self, scope: MappingScope, receive: MappingReceive, send: MappingSend) -> None:
         requested = dict(scope)
         requested["path"] = self.path
         requested["raw_path"] = self.raw_path
         requested["scheme"] = self.scheme
         sent: set[str] = set()
 
-        async def watched(message: _Message) -> None:
+        async def watched(message: MappingMessage) -> None:
             sent.add(str(message.get("type")))
             await send(message)
 

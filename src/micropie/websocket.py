@@ -30,7 +30,7 @@ from micropie.binding import KEYWORD_ONLY, VAR_KEYWORD, Arguments, HandlerInfo, 
 from micropie.errors import HTTPError
 from micropie.headers import encode_header, header_value, parse_cookies
 from micropie.middleware import WebSocketMiddleware, websocket_middleware
-from micropie.request import WebSocketRequest, current_request
+from micropie.request import SESSION_KEY, WebSocketRequest, current_request
 from micropie.routes import RouteRefused, route_websocket
 from micropie.sessions import SessionBackend, SessionCycle, SessionSettings, default_session_settings, session_cookie
 from micropie.settings import Settings
@@ -217,7 +217,7 @@ async def serve_websocket(app: WebSocketHost, scope: Scope, receive: Receive, se
             if origin is not None and origin not in allowed_origins:
                 raise _Refused(1008, "Origin not allowed")
         # An outer layer that put the session in the scope loads and saves it (as for HTTP).
-        session_outside = "session" in scope
+        session_outside = SESSION_KEY in scope
         session = SessionCycle(app.session_backend, settings.sessions)
         cookie = header_value(raw_headers, b"cookie", "; ")
         if cookie is not None and not session_outside:
