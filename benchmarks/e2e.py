@@ -9,7 +9,7 @@ warmed for two seconds; then the rows are loaded in turn, round after round, the
 each round, so that the machine's drift over minutes falls on every row alike. wrk runs one
 thread with 64 connections. The report gives each row's median requests per second and median
 99th-percentile latency over the rounds, ratios to the best peer, and the garbage collections
-each server ran per 100,000 requests (counted in the server by e2e_app.py). Both processes
+each server ran per 100,000 requests (counted in the server by apps/e2e_app.py). Both processes
 share the machine's cores, as any loopback benchmark does.
 """
 
@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from envs import BENCH_DIR, prepare
-from rows import PEERS, row_named
+from benchlib.envs import prepare
+from benchlib.paths import BENCH_DIR, SRC
+from benchlib.rows import PEERS, row_named
 
 DEFAULT_ROWS = ("micropie compiled", "MicroPie 0.32", "Starlette", "BlackSheep", "Falcon")
 PATHS = (("GET text", "/"), ("GET JSON", "/json"))
@@ -106,9 +107,9 @@ class Running:
         environment = {**os.environ, "BENCH_APP_MODULE": row.app_module, "BENCH_GC_REPORT": str(self.report)}
         environment.pop("PYTHONPATH", None)
         if row.src_on_path:
-            environment["PYTHONPATH"] = str(BENCH_DIR.parent / "src")
+            environment["PYTHONPATH"] = str(SRC)
         self.process = subprocess.Popen(
-            [env.python, "-m", "uvicorn", "e2e_app:app", "--host", "127.0.0.1", "--port", str(self.port),
+            [env.python, "-m", "uvicorn", "apps.e2e_app:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--http", "httptools", "--no-access-log", "--log-level", "warning", "--lifespan", "on"],
             cwd=BENCH_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

@@ -24,8 +24,8 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from envs import prepare, run_worker
-from rows import row_named
+from benchlib.envs import prepare, run_worker
+from benchlib.rows import row_named
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure", "Starlette", "BlackSheep", "Falcon")
 SIZE = 16 * 1024 * 1024 - 4096  # just under every framework's default body limit
@@ -78,8 +78,8 @@ def memory_kib(key: str) -> int:
 async def serve(row_name: str, body_key: str) -> dict[str, object]:
     import importlib
 
-    from rows import row_named as find_row
-    from scenarios import SCENARIOS, http_scope
+    from benchlib.rows import row_named as find_row
+    from benchlib.scenarios import SCENARIOS, http_scope
 
     row = find_row(row_name)
     suite = importlib.import_module(row.app_module).build()

@@ -17,8 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from envs import prepare, run_worker
-from rows import row_named
+from benchlib.envs import prepare, run_worker
+from benchlib.rows import row_named
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure")
 
@@ -33,7 +33,7 @@ def rss_kib() -> int:
 async def soak(row_name: str, requests: int) -> dict[str, object]:
     import importlib
 
-    from scenarios import SCENARIOS
+    from benchlib.scenarios import SCENARIOS
     from worker import Receiver, checked_scope, discard
 
     row = row_named(row_name)

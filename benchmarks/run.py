@@ -18,10 +18,11 @@ import tempfile
 from pathlib import Path
 from typing import cast
 
-from envs import BENCH_DIR, REPO, Env, prepare
-from report import render
-from results import Meta, Report, RowResult
-from rows import ROWS, Row, row_named
+from benchlib.envs import Env, prepare
+from benchlib.paths import BENCH_DIR, SRC
+from benchlib.report import render
+from benchlib.results import Meta, Report, RowResult
+from benchlib.rows import ROWS, Row, row_named
 
 RESULTS = BENCH_DIR / "results" / "latest.json"
 WORKER_TIMEOUT = 30 * 60
@@ -55,7 +56,7 @@ def _run_worker(row: Row, env: Env, meta: Meta) -> RowResult:
         return {"row": row.name, "status": "missing", "reason": env.problem}
     environ = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     if row.src_on_path:
-        environ["PYTHONPATH"] = str(REPO / "src")
+        environ["PYTHONPATH"] = str(SRC)
         # Leave the source tree as it was: no __pycache__ written into src/.
         environ["PYTHONDONTWRITEBYTECODE"] = "1"
     print(f"running {row.name}", file=sys.stderr, flush=True)

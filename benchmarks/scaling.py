@@ -29,7 +29,7 @@ anything is timed, warm-up calls, then repetitions of N calls; the median counts
   the same however many there are.
 
 MB is 2^20 bytes, as in the other scripts. A row whose app module has no `build_upload` or
-`build_routes` (Falcon: apps_falcon.py has neither) is n/a for that part.
+`build_routes` (Falcon: apps/falcon.py has neither) is n/a for that part.
 """
 
 import argparse
@@ -52,11 +52,12 @@ from random import Random
 from types import ModuleType
 from typing import IO, Any
 
-from asgitypes import ASGIApp, Message, Scope
+from benchlib.asgitypes import ASGIApp, Message, Scope
 from e2e import free_port, stop_server, wait_until_listening
-from envs import BENCH_DIR, REPO, Env, prepare, run_worker
-from rows import OURS, Row, row_named
-from scenarios import SCENARIOS, Scenario, header
+from benchlib.envs import Env, prepare, run_worker
+from benchlib.paths import BENCH_DIR, SRC
+from benchlib.rows import OURS, Row, row_named
+from benchlib.scenarios import SCENARIOS, Scenario, header
 from worker import Lifespan, Recorder, calls_per_second, mode_problem, respond_once
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure", "Starlette", "BlackSheep", "Falcon")
@@ -70,15 +71,15 @@ CURL_TIMEOUT = 300
 # (handlers in the app, the one requested): one near the end of each list.
 ROUTE_CASES = ((5, "h3"), (200, "h197"))
 
-# What each framework's upload handler does (the code is in its apps_*.py), for the report.
+# What each framework's upload handler does (the code is in its apps/ module), for the report.
 UPLOAD_PATHS = {
-    "apps_micropie": "handler parameter `file: UploadedFile`, chunks read from `file[\"content\"]` "
+    "apps.micropie": "handler parameter `file: UploadedFile`, chunks read from `file[\"content\"]` "
     "while the body is still being parsed (the queue keeps 1 MiB in memory, spills the rest to a "
     "temporary file if the handler falls behind)",
-    "apps_starlette": "`async with request.form()`: the whole body is parsed first into an "
+    "apps.starlette": "`async with request.form()`: the whole body is parsed first into an "
     "UploadFile (SpooledTemporaryFile: 1 MiB in memory, the rest on disk), then read back in "
     "1 MiB `await file.read()` chunks",
-    "apps_blacksheep": "`request.multipart_stream()`, each part's `part.stream()` chunks as the "
+    "apps.blacksheep": "`request.multipart_stream()`, each part's `part.stream()` chunks as the "
     "body arrives, nothing spooled",
 }
 
@@ -266,7 +267,7 @@ class UploadServer:
         self.port = free_port()
         environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
         if row.src_on_path:
-            environment["PYTHONPATH"] = str(REPO / "src")
+            environment["PYTHONPATH"] = str(SRC)
             environment["PYTHONDONTWRITEBYTECODE"] = "1"
         self.log: IO[bytes] = tempfile.TemporaryFile()
         self.process = subprocess.Popen(

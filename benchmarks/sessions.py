@@ -24,8 +24,8 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from envs import prepare, run_worker
-from rows import row_named
+from benchlib.envs import prepare, run_worker
+from benchlib.rows import row_named
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure")
 
@@ -42,8 +42,8 @@ async def measure(row_name: str, redis_url: str, calls: int) -> dict[str, Any]:
     import redis
     from micropie.redis_sessions import RedisSessionBackend
 
-    from apps_micropie import BenchApp
-    from scenarios import SCENARIOS, session_start_scope
+    from apps.micropie import BenchApp
+    from benchlib.scenarios import SCENARIOS, session_start_scope
     from worker import Receiver, discard, respond_once
 
     scenario = next(item for item in SCENARIOS if item.key == "session")

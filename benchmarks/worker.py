@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
-from asgitypes import ASGIApp, Message, Scope, SentMessage
-from results import RowResult, ScenarioResult
-from rows import Row, row_named
-from scenarios import SCENARIOS, Scenario, check, header, session_start_scope
-from suite import Suite
+from benchlib.asgitypes import ASGIApp, Message, Scope, SentMessage
+from benchlib.paths import SRC
+from benchlib.results import RowResult, ScenarioResult
+from benchlib.rows import Row, row_named
+from benchlib.scenarios import SCENARIOS, Scenario, check, header, session_start_scope
+from benchlib.suite import Suite
 
 _DISCONNECT: Message = {"type": "http.disconnect"}
 _NO_BODY: Message = {"type": "http.request", "body": b"", "more_body": False}
-_SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 class CheckFailed(Exception):
@@ -189,7 +189,7 @@ def mode_problem(row: Row) -> str | None:
     if compiled is not row.expect_compiled:
         return f"micropie.COMPILED is {compiled!r}, expected {row.expect_compiled}"
     location = Path(micropie.__file__ or "").resolve()
-    if row.src_on_path != location.is_relative_to(_SRC):
+    if row.src_on_path != location.is_relative_to(SRC):
         return f"micropie imported from {location}"
     return None
 

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rows import Row
+from benchlib.paths import BENCH_DIR, REPO, SRC
+from benchlib.rows import Row
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO = BENCH_DIR.parent
 VENVS = BENCH_DIR / ".venvs"
 MARKER = "bench-env.json"
 OURS_COMPILED = "ours-compiled"
@@ -132,7 +131,7 @@ def run_worker(script: Path, row: Row, env: Env, *arguments: str) -> dict[str, A
         return f"missing: {env.problem}"
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     if row.src_on_path:
-        environment["PYTHONPATH"] = str(REPO / "src")
+        environment["PYTHONPATH"] = str(SRC)
     done = subprocess.run(
         [env.python, script, "--worker", row.name, *arguments],
         cwd=BENCH_DIR, env=environment, capture_output=True, text=True,

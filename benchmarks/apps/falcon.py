@@ -13,9 +13,9 @@ import falcon.asgi
 import falcon.media
 import orjson
 
-from asgitypes import ASGIApp
-from scenarios import GREETING, HELLO, SCENARIOS
-from suite import Suite
+from benchlib.asgitypes import ASGIApp
+from benchlib.scenarios import GREETING, HELLO, SCENARIOS
+from benchlib.suite import Suite
 
 
 class Index:

@@ -17,9 +17,9 @@ from typing import Any, cast
 import micropie
 from micropie import App
 
-from asgitypes import ASGIApp
-from scenarios import GREETING, HELLO, SCENARIOS, SESSION_USER
-from suite import Suite
+from benchlib.asgitypes import ASGIApp
+from benchlib.scenarios import GREETING, HELLO, SCENARIOS, SESSION_USER
+from benchlib.suite import Suite
 
 
 class BenchApp(App):
@@ -69,7 +69,7 @@ def build_upload() -> ASGIApp:
 
     The file is read the way the README's upload example reads it, chunk by chunk from
     `file["content"]` while the multipart body is still arriving. uvicorn calls this as a
-    factory (`uvicorn apps_micropie:build_upload --factory`).
+    factory (`uvicorn apps.micropie:build_upload --factory`).
     """
     # Imported here: PyPI's MicroPie has no `UploadedFile`, and its rows import this module.
     from micropie import UploadedFile

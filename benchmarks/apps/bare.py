@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from asgitypes import ASGIApp, Receive, Scope, Send
-from scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
-from suite import Suite
+from benchlib.asgitypes import ASGIApp, Receive, Scope, Send
+from benchlib.scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
+from benchlib.suite import Suite
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _JSON = [(b"content-type", b"application/json")]

@@ -21,21 +21,21 @@ class Row:
 
 
 ROWS = (
-    Row("micropie compiled", "ours-compiled", "apps_micropie", "micropie", expect_compiled=True),
+    Row("micropie compiled", "ours-compiled", "apps.micropie", "micropie", expect_compiled=True),
     Row(
         "micropie pure",
         "peers",
-        "apps_micropie",
+        "apps.micropie",
         "micropie",
         src_on_path=True,
         expect_compiled=False,
     ),
-    Row("bare ASGI", "peers", "apps_bare", "orjson"),
-    Row("MicroPie 0.29", "micropie-0.29", "apps_micropie", "micropie"),
-    Row("MicroPie 0.32", "micropie-0.32", "apps_micropie", "micropie"),
-    Row("Starlette", "peers", "apps_starlette", "starlette"),
-    Row("BlackSheep", "peers", "apps_blacksheep", "blacksheep"),
-    Row("Falcon", "peers", "apps_falcon", "falcon"),
+    Row("bare ASGI", "peers", "apps.bare", "orjson"),
+    Row("MicroPie 0.29", "micropie-0.29", "apps.micropie", "micropie"),
+    Row("MicroPie 0.32", "micropie-0.32", "apps.micropie", "micropie"),
+    Row("Starlette", "peers", "apps.starlette", "starlette"),
+    Row("BlackSheep", "peers", "apps.blacksheep", "blacksheep"),
+    Row("Falcon", "peers", "apps.falcon", "falcon"),
 )
 
 OURS = "micropie compiled"

@@ -1,4 +1,4 @@
-"""What each `apps_*` module hands the worker: `build() -> Suite`.
+"""What each app module (apps/) hands the worker: `build() -> Suite`.
 
 `apps` maps a scenario key (see scenarios.py) to the ASGI app that serves it; a scenario whose
 key is absent has no equivalent in that framework and is reported "n/a". Most frameworks serve
@@ -8,7 +8,7 @@ the session scenario, so that the other scenarios do not pay for session middlew
 
 from dataclasses import dataclass, field
 
-from asgitypes import ASGIApp
+from benchlib.asgitypes import ASGIApp
 
 
 @dataclass(frozen=True)

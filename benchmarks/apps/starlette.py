@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from asgitypes import ASGIApp
-from scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
-from suite import Suite
+from benchlib.asgitypes import ASGIApp
+from benchlib.scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
+from benchlib.suite import Suite
 
 
 def orjson_response(content: Any) -> Response:
@@ -114,7 +114,7 @@ async def upload_file(request: Request) -> Response:
 def build_upload() -> ASGIApp:
     """`POST /upload` with a file field `file`: its size and SHA-256, as JSON.
 
-    uvicorn calls this as a factory (`uvicorn apps_starlette:build_upload --factory`).
+    uvicorn calls this as a factory (`uvicorn apps.starlette:build_upload --factory`).
     """
     return Starlette(routes=[Route("/upload", upload_file, methods=["POST"])])
 

@@ -20,9 +20,9 @@ from blacksheep import Application, Request, Response, Router, json, text
 from blacksheep.settings.json import json_settings
 from blacksheep.sessions.memory import InMemorySessionStore
 
-from asgitypes import ASGIApp
-from scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
-from suite import Suite
+from benchlib.asgitypes import ASGIApp
+from benchlib.scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
+from benchlib.suite import Suite
 
 
 # `use` is unannotated; this typed alias lets strict mypy accept the call.
@@ -110,7 +110,7 @@ async def upload_file(request: Request) -> Response:
 def build_upload() -> ASGIApp:
     """`POST /upload` with a file field `file`: its size and SHA-256, as JSON.
 
-    uvicorn calls this as a factory (`uvicorn apps_blacksheep:build_upload --factory`).
+    uvicorn calls this as a factory (`uvicorn apps.blacksheep:build_upload --factory`).
     """
     _use_json(loads=orjson.loads, dumps=_dumps)
     router = Router()

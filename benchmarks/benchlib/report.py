@@ -6,9 +6,9 @@ shows a number only for a scenario that passed its check and was timed; otherwis
 not ("FAILED", "n/a", "missing"), and the reasons and notes are listed under the tables.
 """
 
-from results import Meta, Report, RowResult, ScenarioResult
-from rows import BASELINE, OURS, PEERS
-from scenarios import SCENARIOS
+from benchlib.results import Meta, Report, RowResult, ScenarioResult
+from benchlib.rows import BASELINE, OURS, PEERS
+from benchlib.scenarios import SCENARIOS
 
 _TITLES = [scenario.title for scenario in SCENARIOS]
 _KEYS = [scenario.key for scenario in SCENARIOS]
