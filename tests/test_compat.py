@@ -47,6 +47,7 @@ DEFAULTS: dict[str, object] = {
     "session_id_factory": micropie.sessions.new_session_id,
     "session_id_validator": micropie.sessions.validate_session_id,
     "allowed_origins": None,
+    "templates_dir": "templates",
 }
 
 
@@ -68,6 +69,7 @@ BAD_VALUES: list[tuple[str, object]] = [
     ("max_form_field_size", 1.5), ("max_form_fields", 0), ("session_timeout", None),
     ("session_cookie_secure", 1), ("session_id_factory", "uuid"), ("session_id_validator", 3),
     ("allowed_origins", "https://a.example"), ("allowed_origins", [1]),
+    ("templates_dir", ""), ("templates_dir", b"templates"), ("templates_dir", None),
 ]
 
 

@@ -372,10 +372,12 @@ def test_responses_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     from markdown_blocks import blocks
 
     template = next(code for code in blocks(DOCS / "guides/responses.md") if code.title == "templates/welcome.html")
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "welcome.html").write_text(template.code)
-    monkeypatch.chdir(tmp_path)
-    with TestClient(load("guides/responses.md", "pages.py")["app"]) as client:
+    project = tmp_path / "project"
+    (project / "templates").mkdir(parents=True)
+    (project / "templates" / "welcome.html").write_text(template.code)
+    monkeypatch.chdir(tmp_path)  # not the project: the templates are found from pages.py
+    app = load("guides/responses.md", "pages.py", __file__=str(project / "pages.py"))["app"]
+    with TestClient(app) as client:
         assert "<p>Welcome, &lt;b&gt;Ada&lt;/b&gt;!</p>" in client.get("/welcome", params={"name": "<b>Ada</b>"}).text
         assert "Welcome, stranger!" in client.get("/welcome").text
 

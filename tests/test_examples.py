@@ -470,9 +470,9 @@ def test_admin_app_is_mounted_under_admin(middleware: App) -> None:
 
 
 @pytest.fixture
-def pages(monkeypatch: pytest.MonkeyPatch) -> App:
-    # Templates load from ./templates, so the app runs in examples/.
-    monkeypatch.chdir(EXAMPLES)
+def pages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> App:
+    # Anywhere but examples/: the app names its templates directory from its own file.
+    monkeypatch.chdir(tmp_path)
     return example("templates")
 
 

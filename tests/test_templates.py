@@ -1,4 +1,5 @@
-"""Templates: Jinja2 from ./templates, autoescaped, rendered asynchronously."""
+"""Templates: Jinja2 from the ``templates_dir`` option's directory (``./templates`` by default),
+autoescaped, rendered asynchronously."""
 
 from pathlib import Path
 
@@ -49,6 +50,47 @@ async def test_non_html_templates_are_not_escaped(templates: Path) -> None:
 async def test_a_missing_template_is_500(templates: Path) -> None:
     reply = await get(Pages(), "/missing")
     assert (reply.status, reply.text) == (500, "500 Internal Server Error")
+
+
+def views(parent: Path, text: str) -> Path:
+    """A template directory ``views`` in ``parent`` whose ``hello.html`` starts with ``text``."""
+    folder = parent / "views"
+    folder.mkdir()
+    (folder / "hello.html").write_text(text + " {{ name }}")
+    return folder
+
+
+async def test_templates_dir_takes_a_path_that_holds_wherever_the_process_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = views(tmp_path, "from views:")
+    monkeypatch.chdir(tmp_path.parent)
+    for given in (folder, str(folder)):
+        app = Pages(templates_dir=given)
+        assert app.templates_dir == given  # read back as given
+        assert (await get(app, "/hello/Ada")).text == "from views: Ada"
+
+
+async def test_a_relative_templates_dir_is_found_from_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    views(tmp_path, "relative:")
+    app = Pages(templates_dir="views")
+    monkeypatch.chdir(tmp_path)
+    assert (await get(app, "/hello/Ada")).text == "relative: Ada"
+
+
+async def test_the_default_templates_dir_is_templates(templates: Path) -> None:
+    assert Pages().templates_dir == "templates"
+
+
+async def test_assigning_templates_dir_takes_effect_from_the_next_request(
+        templates: Path, tmp_path: Path) -> None:
+    app = Pages()
+    assert (await get(app, "/hello/Ada")).text.startswith("<h1>Hello Ada</h1>")
+    other = tmp_path / "other"
+    other.mkdir()
+    views(other, "assigned:")
+    app.templates_dir = other / "views"
+    assert (await get(app, "/hello/Ada")).text == "assigned: Ada"
 
 
 MISSING_JINJA_SCRIPT = """

@@ -8,6 +8,7 @@ to any instance at run time, in both modes alike.
 
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Unpack
@@ -81,6 +82,7 @@ class App(AppCore):
     session_id_factory: Callable[[], str]
     session_id_validator: Callable[[str], str | None] | None
     allowed_origins: Iterable[str] | None
+    templates_dir: str | os.PathLike[str]
 
     if TYPE_CHECKING:
         # For type checkers only: ASGI middleware and clients type the scope and messages as
@@ -102,6 +104,8 @@ class App(AppCore):
           backend).
         - ``allowed_origins`` (None): the origins (``"https://example.com"``) whose pages may
           open WebSocket connections; None allows any.
+        - ``templates_dir`` ("templates"): the directory ``_render_template`` loads from; a
+          relative path is looked up from the working directory, as in MicroPie.
 
         ``None`` turns a size or time limit off.
         """

@@ -40,7 +40,6 @@ from micropie.routes import route_http
 from micropie.sessions import InMemorySessionBackend, SessionBackend, SessionCycle
 from micropie.settings import Settings
 from micropie.streaming import send_stream, send_stream_head
-from micropie.templates import TemplateRenderer
 from micropie.websocket import serve_websocket
 
 logger: Final = logging.getLogger("micropie")
@@ -76,7 +75,6 @@ class AppCore:
         self.ws_middlewares = []
         self.startup_handlers = []
         self.shutdown_handlers = []
-        self._templates = TemplateRenderer()
 
     @property
     def request(self) -> Request:
@@ -101,11 +99,11 @@ class AppCore:
         return redirect(location, extra_headers)
 
     async def _render_template(self, template: str, /, **context: Any) -> str:
-        """Render ``templates/<template>`` with Jinja2 (HTML autoescaped) and ``context``.
+        """Render ``template`` from ``templates_dir`` with ``context`` (Jinja2, HTML autoescaped).
 
         The template name is positional-only, so ``name`` is free for the context.
         """
-        return await self._templates.render(template, context)
+        return await self._settings.templates.render(template, context)
 
 
 async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: MultipartParse) -> Arguments:

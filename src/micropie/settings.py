@@ -8,10 +8,11 @@ Rules:
   (``app.max_body_size = 4``); a bad value raises ``ValueError`` naming the option, and leaves
   the settings as they were. ``None`` turns a size or time limit off.
 - An assignment takes effect from the next request: the objects a request reads
-  (``body_limits``, ``sessions``) are replaced, never changed in place, so a request in flight
-  keeps the settings it started with.
+  (``body_limits``, ``sessions``, ``templates``) are replaced, never changed in place, so a
+  request in flight keeps the settings it started with. ``templates`` is replaced only when
+  ``templates_dir`` changes, so the templates Jinja2 has loaded stay loaded.
 - Values read back as they were given (after checking): sizes as ints, times as floats,
-  origins as a frozenset.
+  origins as a frozenset, the templates directory as the str or path given.
 - The application's other public attributes (``APP_ATTRIBUTES``: its middleware and lifespan
   handler lists and its session backend) are checked when assigned, as MicroPie apps assign
   them: a list is kept as it is, a tuple becomes a list, and anything the application cannot
@@ -19,12 +20,14 @@ Rules:
   are used (``middleware``), since code may append to them.
 """
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Final, TypedDict, cast
 
 from micropie.body import BodyLimits
 from micropie.middleware import http_middleware, websocket_middleware
 from micropie.sessions import SESSION_TIMEOUT, SessionBackend, SessionSettings, new_session_id, validate_session_id
+from micropie.templates import DEFAULT_TEMPLATES_DIR, TemplateRenderer
 
 DEFAULT_BODY_TIMEOUT: Final = 5.0
 """The default ``body_timeout``: seconds to wait for the next part of a request body."""
@@ -52,6 +55,7 @@ class AppOptions(TypedDict, total=False):
     session_id_factory: Callable[[], str]
     session_id_validator: Callable[[str], str | None] | None
     allowed_origins: Iterable[str] | None
+    templates_dir: str | os.PathLike[str]
 
 
 def _size(name: str, value: object) -> object:
@@ -105,6 +109,15 @@ def _origins(name: str, value: object) -> object:
     return origins
 
 
+def _directory(name: str, value: object) -> object:
+    # Not checked for existence: an application that renders no template needs no directory.
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and path:
+            return value
+    raise ValueError(f"{name} must be a directory path (a non-empty str or os.PathLike), not {value!r}")
+
+
 class Option:
     """One option's default and check (which returns the value to keep, or raises)."""
 
@@ -123,6 +136,7 @@ OPTIONS: Final[dict[str, Option]] = {
     "session_id_factory": Option(new_session_id, _function),
     "session_id_validator": Option(validate_session_id, _function_or_none),
     "allowed_origins": Option(None, _origins),
+    "templates_dir": Option(DEFAULT_TEMPLATES_DIR, _directory),
 }
 
 
@@ -139,6 +153,7 @@ class Settings:
         self.body_limits = BodyLimits(None, None, None, None)
         self.sessions = SessionSettings(SESSION_TIMEOUT, True, new_session_id, None)
         self.allowed_origins: frozenset[str] | None = None
+        self.templates = TemplateRenderer(DEFAULT_TEMPLATES_DIR)
         self._derive()
 
     def _derive(self) -> None:
@@ -156,6 +171,9 @@ class Settings:
             cast(Callable[[str], str | None] | None, values["session_id_validator"]),
         )
         self.allowed_origins = cast(frozenset[str] | None, values["allowed_origins"])
+        directory = os.fspath(cast(str | os.PathLike[str], values["templates_dir"]))
+        if directory != self.templates.directory:
+            self.templates = TemplateRenderer(directory)
 
     def read(self, name: str) -> object:
         return self._values[name]
