@@ -15,57 +15,22 @@ share the machine's cores, as any loopback benchmark does.
 
 import argparse
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from benchlib.envs import prepare
-from benchlib.paths import BENCH_DIR, SRC
+from benchlib.envs import prepare, row_environment
+from benchlib.loopback import free_port, stop_server, wait_until_listening
+from benchlib.paths import BENCH_DIR
 from benchlib.rows import PEERS, row_named
 
 DEFAULT_ROWS = ("micropie compiled", "MicroPie 0.32", "Starlette", "BlackSheep", "Falcon")
 PATHS = (("GET text", "/"), ("GET JSON", "/json"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until_listening(port: int, process: "subprocess.Popen[bytes]") -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("uvicorn exited before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("uvicorn did not start listening")
-
-
-def stop_server(process: "subprocess.Popen[bytes]") -> None:
-    """Stop a server as Ctrl-C would (so it runs its shutdown), killing it after 20 s."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def found(pattern: str, text: str) -> str:
@@ -104,10 +69,7 @@ class Running:
         self.name = name
         self.port = free_port()
         self.report = Path(tempfile.mkstemp(prefix="e2e-gc-", suffix=".json")[1])
-        environment = {**os.environ, "BENCH_APP_MODULE": row.app_module, "BENCH_GC_REPORT": str(self.report)}
-        environment.pop("PYTHONPATH", None)
-        if row.src_on_path:
-            environment["PYTHONPATH"] = str(SRC)
+        environment = {**row_environment(row), "BENCH_APP_MODULE": row.app_module, "BENCH_GC_REPORT": str(self.report)}
         self.process = subprocess.Popen(
             [env.python, "-m", "uvicorn", "apps.e2e_app:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--http", "httptools", "--no-access-log", "--log-level", "warning", "--lifespan", "on"],

@@ -25,6 +25,7 @@ from time import perf_counter
 from typing import Any
 
 from benchlib.envs import prepare, run_worker
+from benchlib.procstatus import status_kib
 from benchlib.rows import row_named
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure", "Starlette", "BlackSheep", "Falcon")
@@ -68,20 +69,12 @@ BODIES = {
 }
 
 
-def memory_kib(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {key} in /proc/self/status")
-
-
 async def serve(row_name: str, body_key: str) -> dict[str, object]:
     import importlib
 
-    from benchlib.rows import row_named as find_row
     from benchlib.scenarios import SCENARIOS, http_scope
 
-    row = find_row(row_name)
+    row = row_named(row_name)
     suite = importlib.import_module(row.app_module).build()
     form = next(scenario for scenario in SCENARIOS if scenario.key == "form")
     app = suite.apps[form.key]
@@ -120,7 +113,7 @@ async def serve(row_name: str, body_key: str) -> dict[str, object]:
             longest_stall = max(longest_stall, now - last - 0.001)
             last = now
 
-    before = memory_kib("VmRSS")
+    before = status_kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
     ticking = asyncio.ensure_future(ticker())
     started = perf_counter()
@@ -129,7 +122,7 @@ async def serve(row_name: str, body_key: str) -> dict[str, object]:
     ticking.cancel()
     return {
         "status": status,
-        "peak_growth_kib": memory_kib("VmHWM") - before,
+        "peak_growth_kib": status_kib("VmHWM") - before,
         "longest_stall_s": longest_stall,
         "elapsed_s": elapsed,
     }

@@ -18,23 +18,17 @@ import sys
 from pathlib import Path
 
 from benchlib.envs import prepare, run_worker
+from benchlib.procstatus import status_kib
 from benchlib.rows import row_named
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure")
 
 
-def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
 async def soak(row_name: str, requests: int) -> dict[str, object]:
     import importlib
 
+    from benchlib.inprocess import Receiver, checked_scope, discard
     from benchlib.scenarios import SCENARIOS
-    from worker import Receiver, checked_scope, discard
 
     row = row_named(row_name)
     suite = importlib.import_module(row.app_module).build()
@@ -54,11 +48,11 @@ async def soak(row_name: str, requests: int) -> dict[str, object]:
     await run(warmup)
     gc.collect()
     objects_before = len(gc.get_objects())
-    samples = [rss_kib()]
+    samples = [status_kib("VmRSS")]
     step = requests // 10
     for _ in range(10):
         await run(step)
-        samples.append(rss_kib())
+        samples.append(status_kib("VmRSS"))
     gc.collect()
     return {
         "row": row_name,

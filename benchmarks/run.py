@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import cast
 
-from benchlib.envs import Env, prepare
-from benchlib.paths import BENCH_DIR, SRC
+from benchlib.envs import Env, prepare, row_environment
+from benchlib.paths import BENCH_DIR
 from benchlib.report import render
 from benchlib.results import Meta, Report, RowResult
 from benchlib.rows import ROWS, Row, row_named
@@ -54,11 +54,6 @@ def _meta(calls: int, reps: int, warmup: int) -> Meta:
 def _run_worker(row: Row, env: Env, meta: Meta) -> RowResult:
     if env.python is None:
         return {"row": row.name, "status": "missing", "reason": env.problem}
-    environ = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    if row.src_on_path:
-        environ["PYTHONPATH"] = str(SRC)
-        # Leave the source tree as it was: no __pycache__ written into src/.
-        environ["PYTHONDONTWRITEBYTECODE"] = "1"
     print(f"running {row.name}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "row.json"
@@ -72,7 +67,7 @@ def _run_worker(row: Row, env: Env, meta: Meta) -> RowResult:
             f"--out={out}",
         ]
         try:
-            done = subprocess.run(command, env=environ, stdout=sys.stderr, timeout=WORKER_TIMEOUT)
+            done = subprocess.run(command, env=row_environment(row), stdout=sys.stderr, timeout=WORKER_TIMEOUT)
         except subprocess.TimeoutExpired:
             return {"row": row.name, "status": "failed", "reason": "worker timed out"}
         if not out.exists():

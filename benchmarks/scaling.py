@@ -53,12 +53,13 @@ from types import ModuleType
 from typing import IO, Any
 
 from benchlib.asgitypes import ASGIApp, Message, Scope
-from e2e import free_port, stop_server, wait_until_listening
-from benchlib.envs import Env, prepare, run_worker
-from benchlib.paths import BENCH_DIR, SRC
-from benchlib.rows import OURS, Row, row_named
+from benchlib.envs import Env, prepare, row_environment, run_worker
+from benchlib.inprocess import Lifespan, Recorder, calls_per_second, respond_once
+from benchlib.loopback import free_port, stop_server, wait_until_listening
+from benchlib.paths import BENCH_DIR
+from benchlib.procstatus import status_kib
+from benchlib.rows import OURS, Refusal, Row, import_app_module, row_named
 from benchlib.scenarios import SCENARIOS, Scenario, header
-from worker import Lifespan, Recorder, calls_per_second, mode_problem, respond_once
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure", "Starlette", "BlackSheep", "Falcon")
 PARTS = ("echo", "upload", "routing")
@@ -133,15 +134,9 @@ def _scenario(key: str) -> Scenario:
 
 def _import_row(row: Row) -> ModuleType | dict[str, Any]:
     """The row's app module, or the result saying why the row is missing or must not be timed."""
-    try:
-        module = importlib.import_module(row.app_module)
-    except ModuleNotFoundError as error:
-        if (error.name or "").partition(".")[0] != row.framework:
-            raise
-        return {"status": "missing", "reason": str(error)}
-    problem = mode_problem(row)
-    if problem is not None:
-        return {"status": "failed", "reason": problem}
+    module = import_app_module(row)
+    if isinstance(module, Refusal):
+        return {"status": module.status, "reason": module.reason}
     return module
 
 
@@ -241,13 +236,6 @@ def worker_main(options: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-def memory_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {key} in /proc/{pid}/status")
-
-
 def random_file(directory: Path, size: int) -> tuple[Path, str]:
     """A file of ``size`` random bytes in ``directory``, and its SHA-256."""
     data = os.urandom(size)
@@ -265,16 +253,12 @@ class UploadServer:
 
     def __init__(self, row: Row, python: Path) -> None:
         self.port = free_port()
-        environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        if row.src_on_path:
-            environment["PYTHONPATH"] = str(SRC)
-            environment["PYTHONDONTWRITEBYTECODE"] = "1"
         self.log: IO[bytes] = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [python, "-m", "uvicorn", f"{row.app_module}:build_upload", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--http", "httptools",
              "--no-access-log", "--log-level", "warning", "--lifespan", "on"],
-            cwd=BENCH_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=self.log,
+            cwd=BENCH_DIR, env=row_environment(row), stdout=subprocess.DEVNULL, stderr=self.log,
         )
         self.url = f"http://127.0.0.1:{self.port}/upload"
 
@@ -327,18 +311,18 @@ def measure_upload(
     try:
         server.wait()
         post_file(server, *small)
-        rss_before_all = memory_kib(pid, "VmRSS")
+        rss_before_all = status_kib("VmRSS", pid)
         rates: list[float] = []
         peaks: list[int] = []
         for _ in range(uploads):
-            before = memory_kib(pid, "VmRSS")
+            before = status_kib("VmRSS", pid)
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := current RSS
             seconds = post_file(server, *big)
-            peaks.append(memory_kib(pid, "VmHWM") - before)
+            peaks.append(status_kib("VmHWM", pid) - before)
             rates.append(UPLOAD_SIZE / MB / seconds)
             _log(f"  {row.name:<18} upload {rates[-1]:8.1f} MB/s, peak RSS growth "
                  f"{peaks[-1] / 1024:6.1f} MB")
-        retained = memory_kib(pid, "VmRSS") - rss_before_all
+        retained = status_kib("VmRSS", pid) - rss_before_all
     except (UploadFailed, subprocess.TimeoutExpired) as failure:
         return {"status": "failed", "reason": str(failure)}
     finally:

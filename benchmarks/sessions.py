@@ -25,16 +25,10 @@ from time import perf_counter
 from typing import Any
 
 from benchlib.envs import prepare, run_worker
+from benchlib.loopback import free_port
 from benchlib.rows import row_named
 
 DEFAULT_ROWS = ("micropie compiled", "micropie pure")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def measure(row_name: str, redis_url: str, calls: int) -> dict[str, Any]:
@@ -43,8 +37,8 @@ async def measure(row_name: str, redis_url: str, calls: int) -> dict[str, Any]:
     from micropie.redis_sessions import RedisSessionBackend
 
     from apps.micropie import BenchApp
+    from benchlib.inprocess import Receiver, discard, respond_once
     from benchlib.scenarios import SCENARIOS, session_start_scope
-    from worker import Receiver, discard, respond_once
 
     scenario = next(item for item in SCENARIOS if item.key == "session")
     results: dict[str, Any] = {"compiled": micropie.COMPILED}

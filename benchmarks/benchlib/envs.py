@@ -6,6 +6,9 @@ each, so that one framework failing to install leaves the others usable (its row
 "missing"); an environment with a failed group gets no marker and is retried on the next run.
 Our compiled package is different: its wheel is rebuilt from the repository on every run (the
 source changes under us) by the project's own build hook and reinstalled into its environment.
+
+A row's process imports `micropie` from its environment only, or, for the pure row, from src/;
+`row_environment` is the one place that decides, for every script that starts such a process.
 """
 
 import json
@@ -122,6 +125,19 @@ def _install_our_wheel(python: Path) -> str:
     return ""
 
 
+def row_environment(row: Row) -> dict[str, str]:
+    """The environment variables a process of ``row`` runs with.
+
+    The caller's, less PYTHONPATH (it could choose which `micropie` is imported); for the pure
+    row, src/ on PYTHONPATH, with no bytecode written into the source tree.
+    """
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    if row.src_on_path:
+        environment["PYTHONPATH"] = str(SRC)
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    return environment
+
+
 def run_worker(script: Path, row: Row, env: Env, *arguments: str) -> dict[str, Any] | str:
     """Run ``script --worker ROW arguments`` in the row's prepared environment, its own process.
 
@@ -129,12 +145,9 @@ def run_worker(script: Path, row: Row, env: Env, *arguments: str) -> dict[str, A
     """
     if env.python is None:
         return f"missing: {env.problem}"
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    if row.src_on_path:
-        environment["PYTHONPATH"] = str(SRC)
     done = subprocess.run(
         [env.python, script, "--worker", row.name, *arguments],
-        cwd=BENCH_DIR, env=environment, capture_output=True, text=True,
+        cwd=BENCH_DIR, env=row_environment(row), capture_output=True, text=True,
     )
     if done.returncode != 0:
         return f"failed: {done.stderr.strip().splitlines()[-1:]}"

@@ -2,9 +2,20 @@
 
 Every row runs in its own worker process because our package and PyPI's MicroPie share the
 import name `micropie`. The order here is the order of the tables.
+
+Rules (applied in the row's worker, by `import_app_module`):
+- a row whose framework cannot be imported is "missing", not a failure; any other import error
+  is raised, as a bug of the harness or the app;
+- our rows are timed only with the `micropie` they claim: compiled or not as `expect_compiled`
+  says, from src/ exactly when `src_on_path` says so; any other is a "failed" row.
 """
 
+import importlib
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from benchlib.paths import SRC
 
 
 @dataclass(frozen=True)
@@ -49,3 +60,41 @@ def row_named(name: str) -> Row:
         if row.name.lower() == name.strip().lower():
             return row
     raise KeyError(f"unknown row {name!r}; rows are: {', '.join(r.name for r in ROWS)}")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a row's worker times nothing: status "missing" or "failed", and the reason."""
+
+    status: str
+    reason: str
+
+
+def mode_problem(row: Row) -> str | None:
+    """Why the imported `micropie` is not the one this row claims to measure, if it is not."""
+    if row.expect_compiled is None:
+        return None
+    # Imported here: only the environments of our rows are sure to have a `micropie`.
+    import micropie
+
+    compiled = getattr(micropie, "COMPILED", None)
+    if compiled is not row.expect_compiled:
+        return f"micropie.COMPILED is {compiled!r}, expected {row.expect_compiled}"
+    location = Path(micropie.__file__ or "").resolve()
+    if row.src_on_path != location.is_relative_to(SRC):
+        return f"micropie imported from {location}"
+    return None
+
+
+def import_app_module(row: Row) -> ModuleType | Refusal:
+    """The row's app module, imported in the row's worker; or why the row must not be timed."""
+    try:
+        module = importlib.import_module(row.app_module)
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != row.framework:
+            raise
+        return Refusal("missing", str(error))
+    problem = mode_problem(row)
+    if problem is not None:
+        return Refusal("failed", problem)
+    return module
