@@ -10,8 +10,8 @@ Rules the pages follow, and these helpers rely on:
 - A shell block (``sh``) holds commands, one a line (``#`` starts a comment). What a command
   names must exist: the extras of ``pip install 'micropie[...]'``, the other packages it
   installs (each one the tests use), the ``module:app`` a server serves and the test file
-  pytest runs (titled blocks of the same page), a server's options (in its ``--help``), and the
-  project's own scripts.
+  pytest runs (titled blocks of the same page, or ``examples.NAME:app``, the repository's
+  ``examples/NAME.py``), a server's options (in its ``--help``), and the project's own scripts.
 """
 
 import re
@@ -186,12 +186,18 @@ def _check_server(words: list[str], page: Path, problems: list[str], where: str)
         problems.append(f"{where}: {program} serves no module:app")
         return
     module, attribute = targets[0].split(":")
-    files = {block.title: block for block in python_blocks(page)}
-    source = files.get(f"{module}.py")
-    if source is None:
-        problems.append(f"{where}: no block titled {module}.py on the page")
-    elif not re.search(rf"^{attribute}\b.*=", source.code, flags=re.M):
-        problems.append(f"{where}: {module}.py defines no {attribute}")
+    if module.startswith("examples."):
+        path = ROOT / "examples" / f"{module.removeprefix('examples.')}.py"
+        name, code = f"examples/{path.name}", path.read_text() if path.is_file() else None
+        missing = f"no {name}"
+    else:
+        block = {block.title: block for block in python_blocks(page)}.get(f"{module}.py")
+        name, code = f"{module}.py", None if block is None else block.code
+        missing = f"no block titled {name} on the page"
+    if code is None:
+        problems.append(f"{where}: {missing}")
+    elif not re.search(rf"^{attribute}\b.*=", code, flags=re.M):
+        problems.append(f"{where}: {name} defines no {attribute}")
 
 
 def command_problems(page: Path, allowed: Iterable[str] = ()) -> list[str]:

@@ -202,6 +202,31 @@ def code_spans(cell: str) -> list[str]:
     return re.findall(r"`([^`]*)`", cell)
 
 
+# -- the examples ----------------------------------------------------------------------------
+
+
+def test_the_examples_page_lists_every_example_and_what_it_opens_answers(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from test_examples import example
+
+    rows = table("examples.md", "example")
+    names = [code_spans(row[0])[0] for row in rows]
+    assert sorted(names) == sorted(path.name for path in (ROOT / "examples").glob("*.py"))
+    monkeypatch.chdir(tmp_path)  # as a user would start them: from anywhere
+    for name, (_, _, opens) in zip(names, rows):
+        target = code_spans(opens)[0]
+        with TestClient(example(name.removesuffix(".py"))) as client:
+            if "WebSocket" in opens:
+                with client.websocket_connect(target) as ws:
+                    ws.send_text("hello")
+                    assert ws.receive_text() == "hello", name
+            else:
+                assert client.get(target).status_code in (200, 302), name
+    readme = (ROOT / "README.md").read_text()
+    assert "](examples/)" in readme and "](docs/examples.md)" in readme
+    assert "](examples.md)" in (DOCS / "index.md").read_text()
+
+
 # -- routing and binding ---------------------------------------------------------------------
 
 
