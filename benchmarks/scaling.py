@@ -52,7 +52,7 @@ from random import Random
 from types import ModuleType
 from typing import IO, Any
 
-from benchlib.asgitypes import ASGIApp, Message, Scope
+from benchlib.asgi import ASGIApp, Message, Scope
 from benchlib.envs import Env, prepare, row_environment, run_worker
 from benchlib.inprocess import Lifespan, Recorder, calls_per_second, respond_once
 from benchlib.loopback import free_port, stop_server, wait_until_listening

@@ -21,7 +21,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib.asgitypes import ASGIApp, Scope
+from benchlib.asgi import ASGIApp, Scope
 from benchlib.inprocess import CheckFailed, Lifespan, calls_per_second, checked_scope
 from benchlib.results import RowResult, ScenarioResult
 from benchlib.rows import Refusal, Row, import_app_module, row_named

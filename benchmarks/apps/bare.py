@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from benchlib.asgitypes import ASGIApp, Receive, Scope, Send
+from benchlib.asgi import ASGIApp, Receive, Scope, Send
 from benchlib.scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
 from benchlib.suite import Suite
 

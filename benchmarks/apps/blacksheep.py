@@ -20,7 +20,7 @@ from blacksheep import Application, Request, Response, Router, json, text
 from blacksheep.settings.json import json_settings
 from blacksheep.sessions.memory import InMemorySessionStore
 
-from benchlib.asgitypes import ASGIApp
+from benchlib.asgi import ASGIApp
 from benchlib.scenarios import GREETING, HELLO, SCENARIOS, SESSION_START_PATH, SESSION_USER
 from benchlib.suite import Suite
 

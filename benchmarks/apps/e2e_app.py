@@ -12,7 +12,7 @@ import json
 import os
 import time
 
-from benchlib.asgitypes import ASGIApp, Message, Receive, Scope, Send
+from benchlib.asgi import ASGIApp, Message, Receive, Scope, Send
 
 _inner: ASGIApp = importlib.import_module(os.environ["BENCH_APP_MODULE"]).build().apps["text"]
 _report_path = os.environ.get("BENCH_GC_REPORT", "")

@@ -13,7 +13,7 @@ import falcon.asgi
 import falcon.media
 import orjson
 
-from benchlib.asgitypes import ASGIApp
+from benchlib.asgi import ASGIApp
 from benchlib.scenarios import GREETING, HELLO, SCENARIOS
 from benchlib.suite import Suite
 

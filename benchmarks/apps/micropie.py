@@ -17,7 +17,7 @@ from typing import Any, cast
 import micropie
 from micropie import App
 
-from benchlib.asgitypes import ASGIApp
+from benchlib.asgi import ASGIApp
 from benchlib.scenarios import GREETING, HELLO, SCENARIOS, SESSION_USER
 from benchlib.suite import Suite
 

@@ -16,7 +16,7 @@ Rules:
 import asyncio
 from time import perf_counter
 
-from benchlib.asgitypes import ASGIApp, Message, Scope, SentMessage
+from benchlib.asgi import ASGIApp, Message, Scope
 from benchlib.scenarios import Scenario, check, header, session_start_scope
 
 _DISCONNECT: Message = {"type": "http.disconnect"}
@@ -41,7 +41,7 @@ class Receiver:
         return _DISCONNECT
 
 
-async def discard(message: SentMessage) -> None:
+async def discard(message: Message) -> None:
     pass
 
 
@@ -54,7 +54,7 @@ class Recorder:
         self.body = b""
         self.complete = False
 
-    async def __call__(self, message: SentMessage) -> None:
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
             self.headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
@@ -69,7 +69,7 @@ class Lifespan:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.outbox: asyncio.Queue[SentMessage] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -83,7 +83,7 @@ class Lifespan:
         if self.task is not None and not self.task.done():
             await asyncio.wait_for(self._exchange("lifespan.shutdown"), 10)
 
-    async def _exchange(self, message_type: str) -> SentMessage | None:
+    async def _exchange(self, message_type: str) -> Message | None:
         assert self.task is not None
         await self.inbox.put({"type": message_type})
         reply = asyncio.ensure_future(self.outbox.get())

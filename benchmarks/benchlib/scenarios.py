@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchlib.asgitypes import Message, Scope
+from benchlib.asgi import Message, Scope
 
 HELLO = "Hello, World!"
 GREETING: dict[str, Any] = {"message": HELLO, "count": 3, "ok": True}

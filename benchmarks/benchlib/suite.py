@@ -8,7 +8,7 @@ the session scenario, so that the other scenarios do not pay for session middlew
 
 from dataclasses import dataclass, field
 
-from benchlib.asgitypes import ASGIApp
+from benchlib.asgi import ASGIApp
 
 
 @dataclass(frozen=True)
