@@ -45,8 +45,8 @@ from hatchling.builders.wheel import WheelBuilderConfig
 
 PACKAGE = "micropie"
 PURE_SWITCH = "MICROPIE_PURE"
-# Keep equal to the dev extra's mypy pin in pyproject.toml, so the type check CI runs is
-# the one the compiler runs.  mypyc's behaviour is only verified within this range.
+# Equal to the dev extra's pins in pyproject.toml (tests/test_mirrors.py), so the type check
+# CI runs is the one the compiler runs.  mypyc's behaviour is only verified within this range.
 MYPY_REQUIREMENT = "mypy>=2.4,<2.5"
 SETUPTOOLS_REQUIREMENT = "setuptools>=77"
 # The extra that lists every optional runtime dependency.  mypyc type-checks every

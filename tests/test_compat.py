@@ -1,11 +1,9 @@
 """MicroPie apps run unchanged: its flags, options as attributes, descriptor handlers, blank
-values; and the hand-kept mirrors that compiled code needs stay in step with what they mirror.
+values. (The hand-kept mirrors compiled code needs are guarded in test_mirrors.py.)
 """
 
-import ast
 import asyncio
 import functools
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ import micropie
 import micropie.request
 import micropie.settings
 from micropie import App, UploadedFile
-from micropie.settings import OPTIONS, AppOptions
+from micropie.settings import OPTIONS
 
 
 def test_the_optional_dependency_flags_are_bools_of_what_is_installed() -> None:
@@ -184,26 +182,6 @@ async def test_a_request_in_flight_keeps_the_limits_it_started_with() -> None:
     assert sent[0]["status"] == 200
 
 
-def _annotations(module_file: str, module: str, class_name: str) -> dict[str, str]:
-    """A class's annotated names and their annotations as written, read from its source
-    (compiled, a TypedDict's annotations are erased at run time)."""
-    source = Path(module_file).with_name(module).read_text()
-    tree = ast.parse(source)
-    cls = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name)
-    return {
-        node.target.id: ast.unparse(node.annotation)
-        for node in cls.body
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-    }
-
-
-def test_app_attributes_and_keyword_options_and_the_option_table_list_the_same_options() -> None:
-    keywords = _annotations(micropie.settings.__file__, "settings.py", "AppOptions")
-    attributes = _annotations(micropie.__file__, "__init__.py", "App")
-    assert set(keywords) == set(OPTIONS) == set(AppOptions.__annotations__)
-    assert attributes == keywords
-
-
 # --- descriptor handlers ---------------------------------------------------------------------
 
 executed: list[str] = []
@@ -274,29 +252,6 @@ async def test_a_blank_multipart_field_waits_for_a_value_or_the_end_of_the_parse
     assert reply.text == "Report:5"
     blank_only = part("title", b"") + b"--" + CONTENT_TYPE.split("=")[1].encode() + b"--\r\n"
     assert (await call(Form(), "POST", "/upload", body=blank_only, content_type=CONTENT_TYPE)).text == "untitled:0"
-
-
-# --- mirrors kept by hand for mypyc ------------------------------------------------------------
-
-def _properties(module_file: str, module: str, class_name: str) -> set[str]:
-    source = Path(module_file).with_name(module).read_text()
-    cls = next(node for node in ast.parse(source).body if isinstance(node, ast.ClassDef) and node.name == class_name)
-    return {
-        node.name for node in cls.body
-        if isinstance(node, ast.FunctionDef)
-        and any(isinstance(decorator, ast.Name) and decorator.id == "property" for decorator in node.decorator_list)
-    }
-
-
-def test_the_request_attribute_mirror_matches_the_class() -> None:
-    # Pure, a name missing from the mirror would go to the extras while compiled code writes
-    # the field: the two modes would disagree without an error.
-    # And a public attribute without its check would take anything an untyped app writes.
-    private = set(_annotations(micropie.request.__file__, "request.py", "Request"))
-    public = _properties(micropie.request.__file__, "request.py", "Request")
-    table = micropie.request._FIELDS
-    assert set(table) == private | public
-    assert {name for name, check in table.items() if check is not None} == public
 
 
 # --- what MicroPie 0.32's own suite relies on ----------------------------------------------

@@ -6,22 +6,19 @@
   crossed from compiled into interpreted code failed. The wheel is built with a patched
   runtime (build.py); these tests fail on 3.12+ if a build goes without it.
 - The supported Pythons are named once, as classifiers, and ``requires-python`` admits exactly
-  those; ``.ci/run`` tests every one of them.
+  those (test_mirrors.py); ``.ci/run`` tests every one of them.
 - JSON nests at most ``jsoncodec.MAX_DEPTH`` deep on every Python, whatever the decoder's own
   recursion limit (about 1,000 on 3.11, far more on 3.13).
 """
 
 import asyncio
 import sys
-import tomllib
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from harness import call, http_scope
-from packaging.specifiers import SpecifierSet
 
 from micropie import App, jsoncodec
 from micropie.asgi import Message
@@ -114,16 +111,3 @@ async def test_deep_json_bodies_get_the_same_answer_on_every_python() -> None:
     assert (reply.status, reply.body) == (200, deepest)
     reply = await call(Echo(), "POST", "/echo", body=b"[" + deepest + b"]", content_type="application/json")
     assert (reply.status, reply.text) == (400, "400 Bad Request: Bad JSON")
-
-
-def test_requires_python_admits_exactly_the_pythons_ci_tests() -> None:
-    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
-    prefix = "Programming Language :: Python :: 3."
-    classified = {
-        int(classifier.removeprefix(prefix))
-        for classifier in project["classifiers"]
-        if classifier.startswith(prefix) and classifier.removeprefix(prefix).isdigit()
-    }
-    admitted = {minor for minor in range(40) if f"3.{minor}.0" in SpecifierSet(project["requires-python"])}
-    assert classified == admitted
-    assert sys.version_info.minor in admitted
