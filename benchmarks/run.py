@@ -2,9 +2,10 @@
 
 Usage: `python benchmarks/run.py [--quick] [--only ROW,...]`.
 
-The orchestrator: prepares the environments (envs.py), runs one worker process per row, one at
-a time (worker.py does the timing), writes the raw results to benchmarks/results/latest.json and
-prints the report as Markdown on stdout (report.py); progress goes to stderr.
+The orchestrator: prepares the environments (benchlib/envs.py), runs one worker process per row,
+one at a time (worker.py does the timing), writes the raw results to
+benchmarks/results/latest.json and prints the report as Markdown on stdout (benchlib/report.py);
+progress goes to stderr.
 """
 
 import argparse

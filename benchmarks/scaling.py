@@ -6,10 +6,11 @@
 
 run.py prices small requests; this asks how each framework's cost grows with the work in one
 request. The in-process parts run in a worker process per (row, part), in the row's own
-environment (envs.run_worker), timed as worker.py times: a fresh shallow copy of one fixed scope
-per call, a `receive` that yields the whole body in one `http.request` message and then
-`http.disconnect`, a `send` that discards, lifespan startup first, a checked response before
-anything is timed, warm-up calls, then repetitions of N calls; the median counts.
+environment (benchlib/envs.py), timed as worker.py times (benchlib/inprocess.py): a fresh
+shallow copy of one fixed scope per call, a `receive` that yields the whole body in one
+`http.request` message and then `http.disconnect`, a `send` that discards, lifespan startup
+first, a checked response before anything is timed, warm-up calls, then repetitions of N calls;
+the median counts.
 
 - echo: `POST /echo`, each app's existing JSON echo route (the "POST JSON echo" scenario's),
   with a JSON document of about 1 MB: a list of 10,000 small objects of ints, floats, strings,
