@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import datetime
 import hashlib
-import importlib
 import json
 import os
 import platform
