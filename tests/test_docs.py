@@ -826,6 +826,125 @@ def test_limits_every_answer_in_the_table(redis_server: RedisServer) -> None:
     asyncio.run(redis_site.session_backend.close())
 
 
+# -- errors and logging ----------------------------------------------------------------------
+
+
+@checks("guides/errors.md", "inventory.py")
+def test_errors_inventory(caplog: pytest.LogCaptureFixture) -> None:
+    with TestClient(load("guides/errors.md", "inventory.py")["app"]) as client:
+        for request, answer in table("guides/errors.md", "request"):
+            target = code_spans(request)[0].removeprefix("GET ") if request.startswith("`GET") else None
+            if target is not None:
+                assert client.get(target).text == code_spans(answer)[0], request
+        missing = client.get("/item/pear")
+        assert (missing.status_code, missing.json()) == (404, {"error": "no item 'pear'"})
+        conflict = client.get("/take/apple?count=5")
+        assert (conflict.status_code, conflict.json()) == (409, {"error": "only 3 left"})
+        assert client.get("/take/apple?count=2").json() == {"apple": 1}
+        with caplog.at_level("INFO", logger="micropie"):
+            failed = client.get("/report")
+            assert (failed.status_code, failed.text) == (500, "500 Internal Server Error")
+            assert client.get("/take/apple?count=many").status_code == 400
+    [record] = caplog.records  # the 500, not the 400
+    assert (record.name, record.levelname) == ("micropie", "ERROR")
+    assert record.getMessage() == "Unhandled exception while handling /report"
+    assert record.exc_info is not None and "database is down" in str(record.exc_info[1])
+
+
+def test_errors_a_failed_request_saves_no_session() -> None:
+    class Cart(App):
+        async def add(self, item: str) -> str:
+            self.request.session["last"] = item
+            if item == "broken":
+                raise RuntimeError("out of order")
+            return "added"
+
+        async def last(self) -> str:
+            return str(self.request.session.get("last"))
+
+    with TestClient(Cart()) as client:
+        client.get("/add/apple")
+        assert client.get("/add/broken").status_code == 500
+        assert client.get("/last").text == "apple"
+
+
+@checks("guides/errors.md", "logged.py")
+def test_errors_logged_under_uvicorn(tmp_path: Path) -> None:
+    import httpx
+    from live import serving
+
+    write_files(tmp_path, "guides/errors.md")
+    with serving("logged:app", app_dir=tmp_path, cwd=tmp_path) as server:
+        with httpx.Client(base_url=server.url, trust_env=False) as client:
+            assert client.get("/report").status_code == 500
+    line = re.search(r"^\S+ \S+ ERROR micropie: Unhandled exception while handling /report$",
+                     server.output(), flags=re.M)
+    assert line is not None, server.output()
+    traceback = server.output()[line.end():]
+    assert traceback.lstrip().startswith("Traceback") and "RuntimeError: the report database is down" in traceback
+
+
+# -- startup and shutdown --------------------------------------------------------------------
+
+
+@checks("guides/lifespan.md", "mailer.py")
+def test_lifespan_mailer() -> None:
+    import asyncio
+
+    from harness import post_form
+
+    from micropie import InMemorySessionBackend
+    from micropie.testing import LifespanFailed
+
+    mailer = load("guides/lifespan.md", "mailer.py")["Mailer"]
+    app = mailer()
+    with TestClient(app) as client:
+        queued = client.post("/welcome", data={"address": "ada@example.com"})
+        assert (queued.status_code, queued.text) == (202, "queued")
+        assert client.get("/_start").status_code == 404
+    assert app.sent == ["ada@example.com"]
+    # Without a lifespan (uvicorn --lifespan off), nothing was started.
+    unstarted = asyncio.run(post_form(mailer(), "/welcome", "address=ada@example.com"))
+    assert (unstarted.status, unstarted.body) == (503, b"not started")
+
+    class Recording(InMemorySessionBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.closed = False
+
+        async def close(self) -> None:
+            self.closed = True
+
+    served = mailer()
+    served.session_backend = Recording()
+    with TestClient(served):
+        pass
+    assert served.session_backend.closed  # after the shutdown handlers
+
+    # A failing shutdown handler: the handlers after it and the backend's close() do not run.
+    later: list[str] = []
+
+    async def failing() -> None:
+        raise OSError("flush failed")
+
+    async def after_it() -> None:
+        later.append("ran")
+
+    failing_app = mailer()
+    failing_app.session_backend = Recording()
+    failing_app.shutdown_handlers[:0] = [failing]
+    failing_app.shutdown_handlers.append(after_it)
+    with pytest.raises(LifespanFailed, match="flush failed"):
+        with TestClient(failing_app):
+            pass
+    assert later == [] and not failing_app.session_backend.closed
+
+
+@checks("guides/lifespan.md", "test_mailer.py")
+def test_lifespan_tests_pass(tmp_path: Path) -> None:
+    assert_page_tests_pass(tmp_path, "guides/lifespan.md", "test_mailer.py", 3)
+
+
 # -- testing, deployment, builds -------------------------------------------------------------
 
 
