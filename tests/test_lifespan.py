@@ -2,7 +2,7 @@
 
 import asyncio
 
-from micropie import App
+from micropie import App, InMemorySessionBackend
 from micropie.asgi import Message
 
 
@@ -165,3 +165,23 @@ async def test_an_unknown_scope_type_is_ignored() -> None:
         await asyncio.wait_for(app({"type": scope_type, "path": "/"}, receive, send), 1.0)
     await asyncio.wait_for(app({"path": "/"}, receive, send), 1.0)
     assert calls == []
+
+
+async def test_the_backend_is_closed_even_when_a_shutdown_handler_fails() -> None:
+    closed: list[str] = []
+
+    class Closing(InMemorySessionBackend):
+        async def close(self) -> None:
+            closed.append("closed")
+
+    async def failing() -> None:
+        raise OSError("flush failed")
+
+    site = App(Closing())
+    site.shutdown_handlers.append(failing)
+    server = Server()
+    server.start(site)
+    assert (await server.event("lifespan.startup"))["type"] == "lifespan.startup.complete"
+    assert await server.event("lifespan.shutdown") == {"type": "lifespan.shutdown.failed", "message": "flush failed"}
+    assert closed == ["closed"]
+    await server.stop()

@@ -616,3 +616,13 @@ def test_session_backend_is_abstract() -> None:
         SessionBackend()  # type: ignore[abstract]
     with pytest.raises(TypeError):
         LoadOnly()  # type: ignore[abstract]
+
+
+async def test_the_in_memory_store_shares_nothing_mutable_with_a_request() -> None:
+    backend = InMemorySessionBackend()
+    cart = ["apple"]
+    await backend.save("0b8a2f5e-1c3d-4e5f-8a9b-0c1d2e3f4a5b", {"cart": cart, "user": "ada"}, 60)
+    cart.append("after save")  # the saving request's own list
+    loaded = await backend.load("0b8a2f5e-1c3d-4e5f-8a9b-0c1d2e3f4a5b")
+    loaded["cart"].append("by a request that then fails")  # never saved
+    assert await backend.load("0b8a2f5e-1c3d-4e5f-8a9b-0c1d2e3f4a5b") == {"cart": ["apple"], "user": "ada"}

@@ -5,7 +5,8 @@ Rules:
   ``lifespan.startup.complete`` is sent; the first exception stops the rest and sends
   ``lifespan.startup.failed`` with its message (and is logged). Shutdown is the same.
 - After the shutdown handlers, the application's own resources are released (the session
-  backend's ``close()``), as one more shutdown step.
+  backend's ``close()``), even when a shutdown handler failed: a failing handler stops the
+  handlers after it, never the release of connections and files.
 - The protocol ends after shutdown, or when startup fails.
 """
 
@@ -20,16 +21,22 @@ logger: Final = logging.getLogger("micropie")
 LifespanHandler = Callable[[], Awaitable[None]]
 
 
-async def _run_all(handlers: list[LifespanHandler], phase: str, send: Send) -> bool:
+async def _run(handlers: list[LifespanHandler], phase: str) -> Exception | None:
+    """Run ``handlers`` in order until one fails; the failure (logged), or None."""
     try:
         for handler in list(handlers):
             await handler()
     except Exception as error:
         logger.exception("Lifespan %s handler failed", phase)
-        await send({"type": f"lifespan.{phase}.failed", "message": str(error)})
-        return False
-    await send({"type": f"lifespan.{phase}.complete"})
-    return True
+        return error
+    return None
+
+
+async def _report(phase: str, failure: Exception | None, send: Send) -> None:
+    if failure is None:
+        await send({"type": f"lifespan.{phase}.complete"})
+    else:
+        await send({"type": f"lifespan.{phase}.failed", "message": str(failure)})
 
 
 async def run_lifespan(
@@ -44,8 +51,12 @@ async def run_lifespan(
         message = await receive()
         kind = message.get("type")
         if kind == "lifespan.startup":
-            if not await _run_all(startup, "startup", send):
+            failure = await _run(startup, "startup")
+            await _report("startup", failure, send)
+            if failure is not None:
                 return
         elif kind == "lifespan.shutdown":
-            await _run_all([*shutdown, release], "shutdown", send)
+            failure = await _run(shutdown, "shutdown")
+            released = await _run([release], "shutdown")
+            await _report("shutdown", failure or released, send)
             return

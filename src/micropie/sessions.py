@@ -28,12 +28,16 @@ Rules:
   ``load_and_renew`` and ``close`` have defaults, so a MicroPie backend works unchanged.
 - ``InMemorySessionBackend`` honours each save's timeout, expires idle sessions, removes expired
   entries in amortised sweeps (at most one full sweep per ``cleanup_interval``), and holds at
-  most ``max_sessions``, evicting the least recently used beyond that.
+  most ``max_sessions``, evicting the least recently used beyond that. What it stores shares
+  nothing mutable with a request's session, either way (``load`` and ``save`` copy lists, dicts
+  and other containers deeply), so changes reach the store only through ``save``, as with any
+  real store: a request that appends to a list and then fails leaves the stored list as it was.
 """
 
 import time
 import uuid
 from abc import abstractmethod
+from copy import deepcopy
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -120,6 +124,21 @@ class _StoredSession:
         self.expires_at = expires_at
 
 
+# Values a session shares safely with its stored copy: nothing can change them in place.
+_IMMUTABLE: Final = (str, int, float, bytes, type(None))
+
+
+def _detached(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` that shares nothing mutable with it, so that a change to one (a list
+    appended to by a request that then fails) never reaches the other. Scalars, which most
+    sessions hold, are shared, not copied."""
+    copy = dict(data)
+    for key, value in data.items():
+        if not isinstance(value, _IMMUTABLE):
+            copy[key] = deepcopy(value)
+    return copy
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class InMemorySessionBackend(SessionBackend):
     """Sessions in this process's memory: for development and single-process servers."""
@@ -170,8 +189,7 @@ class InMemorySessionBackend(SessionBackend):
             return {}
         stored.expires_at = now + stored.timeout
         self._sessions[session_id] = stored  # most recently used last
-        # A copy: changes reach the store only through save(), never by a failed request.
-        return dict(stored.data)
+        return _detached(stored.data)
 
     async def save(self, session_id: str, data: dict[str, Any], timeout: int) -> None:
         now = self._clock()
@@ -180,6 +198,7 @@ class InMemorySessionBackend(SessionBackend):
         stored = sessions.pop(session_id, None)
         if not data or timeout <= 0:
             return
+        data = _detached(data)
         if stored is None:
             stored = _StoredSession(data, timeout, now + timeout)
         else:
