@@ -45,7 +45,7 @@ from hatchling.builders.wheel import WheelBuilderConfig
 
 PACKAGE = "micropie"
 PURE_SWITCH = "MICROPIE_PURE"
-# Equal to the dev extra's pins in pyproject.toml (tests/test_mirrors.py), so the type check
+# Equal to the dev extra's pins in pyproject.toml (tests/builds/test_mirrors.py), so the type check
 # CI runs is the one the compiler runs.  mypyc's behaviour is only verified within this range.
 MYPY_REQUIREMENT = "mypy>=2.4,<2.5"
 SETUPTOOLS_REQUIREMENT = "setuptools>=77"

@@ -99,7 +99,7 @@ class LoginApp(App):
 
 # The session cookie keeps its default, Secure, as it should in production. Browsers return
 # a Secure cookie over HTTPS, and Chromium-based ones also over plain HTTP to 127.0.0.1 and
-# localhost, which they count as secure (tests/test_browser.py logs in there with Chromium).
+# localhost, which they count as secure (tests/live/test_browser.py logs in there with Chromium).
 # Served over plain HTTP to another address, the cookie would be dropped and every login
 # forgotten: pass session_cookie_secure=False while developing that way.
 app = LoginApp()

@@ -133,7 +133,7 @@ setattr(App, "__setattr__", _assign)
 
 def _compiled() -> bool:
     """Whether the compiled build is in use, told by the conductor of every request: a wheel
-    holds every module build.py compiles or none (tests/test_mode.py checks each one)."""
+    holds every module build.py compiles or none (tests/builds/test_mode.py checks each one)."""
     file = getattr(sys.modules["micropie.dispatch"], "__file__", None) or ""
     return file.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
 

@@ -1,4 +1,4 @@
-"""Run by tests/test_untyped_writes.py in a fresh interpreter: write values into a request's or
+"""Run by tests/conformance/test_untyped_writes.py in a fresh interpreter: write values into a request's or
 an application's attributes the way an untyped MicroPie app does, and report what happened.
 
 Reads a JSON list of cases on stdin; each names a ``target`` ("request" or "app"), an
@@ -28,7 +28,7 @@ from typing import Any
 if len(sys.argv) == 3 and sys.argv[1] == "--pure-src":
     sys.path.insert(0, sys.argv[2])
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support, for harness
 
 from harness import call, cookie_from  # noqa: E402
 

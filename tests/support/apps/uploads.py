@@ -1,4 +1,4 @@
-"""Served by uvicorn in tests/test_live_upload.py: streams uploads to disk."""
+"""Served by uvicorn in tests/live/test_live_upload.py: streams uploads to disk."""
 
 import asyncio
 import hashlib

@@ -27,7 +27,7 @@ Oracles, checked on every request:
 Boundary cases a property must always try are pinned with ``@example``.
 
 The ``ci`` profile (tests/conftest.py) is the default: derandomised and bounded. For a long,
-random run: ``HYPOTHESIS_PROFILE=long .ci/test pure tests/test_fuzz.py`` (several minutes).
+random run: ``HYPOTHESIS_PROFILE=long .ci/test pure tests/conformance/test_fuzz.py`` (several minutes).
 """
 
 import asyncio

@@ -3,7 +3,7 @@
 Each server runs in its own process with the tests' interpreter (so with the micropie build
 under test) on a free loopback port, is driven by real clients (httpx for HTTP, ``websockets``
 for the WebSocket) and is stopped as a process manager stops it, with SIGTERM
-(``tests/live.py`` builds each server's command line and stops it).
+(``tests/support/live.py`` builds each server's command line and stops it).
 
 The demo's session cookie is not ``Secure``, because the demo is served over plain HTTP (as
 ``scripts/demo`` serves it), so httpx's cookie jar sends it back as a browser would.
@@ -24,7 +24,8 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from live import ROOT, Server, serving
+from live import Server, serving
+from project import ROOT
 
 UPLOAD_SIZE = 5 * 1024 * 1024
 

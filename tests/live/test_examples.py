@@ -8,11 +8,9 @@ same interpreter, so with the same micropie build, as the tests; HTTP goes throu
 """
 
 import hashlib
-import importlib.util
 import os
 import re
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,24 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from live import ROOT, Server, serving
+from live import Server, serving
+from project import EXAMPLES, example
 from micropie import App
 from micropie.testing import TestClient, WebSocketDisconnect
-
-EXAMPLES = ROOT / "examples"
-
-
-def example(name: str) -> App:
-    """A new instance of ``examples/<name>.py``'s ``app``, from a fresh import of the module."""
-    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    app = module.app
-    assert isinstance(app, App)
-    return app
-
 
 def live_client(server: Server) -> httpx.Client:
     """An HTTP client for ``server``."""
@@ -153,7 +137,7 @@ def session_cookie(response: httpx.Response) -> str:
     header = response.headers["set-cookie"]
     attributes = [part.strip() for part in header.split(";")]
     assert "HttpOnly" in attributes and "SameSite=Lax" in attributes and "Path=/" in attributes
-    # The example keeps the default: tests/test_browser.py shows a browser keeps it on 127.0.0.1.
+    # The example keeps the default: tests/live/test_browser.py shows a browser keeps it on 127.0.0.1.
     assert "Secure" in attributes
     name, _, value = attributes[0].partition("=")
     assert name == "session_id"

@@ -1,5 +1,5 @@
 """The README's code blocks run, and do what the README says they do (the documentation's
-blocks are tests/test_docs.py's)."""
+blocks are tests/docs/test_docs.py's)."""
 
 from markdown_blocks import README, command_problems, excerpt_problems, python_blocks, titled
 

@@ -20,8 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
-ROOT = TESTS.parent
+from project import APPS, ROOT
 
 
 @dataclass
@@ -79,7 +78,7 @@ def server_command(server: str, app: str, app_dir: Path, port: int, workers: int
 
 
 @contextlib.contextmanager
-def serving(app: str, *, app_dir: Path = TESTS / "apps", cwd: Path | None = None,
+def serving(app: str, *, app_dir: Path = APPS, cwd: Path | None = None,
             env: Mapping[str, str] | None = None, timeout: float = 20.0,
             server: str = "uvicorn", workers: int = 1, stop_timeout: float = 10.0) -> Iterator[Server]:
     """Serve ``app`` ("module:attribute", found in ``app_dir``) with ``server`` (uvicorn,

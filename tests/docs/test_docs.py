@@ -1,6 +1,6 @@
 """The documentation's code runs and does what its page says, in both modes.
 
-Every titled Python block of docs/ (a whole file, see tests/markdown_blocks.py) has a check
+Every titled Python block of docs/ (a whole file, see tests/support/markdown_blocks.py) has a check
 here, registered with ``@checks(page, title)``: it runs the block and asserts what the page
 claims, through ``micropie.testing``. Untitled blocks are excerpts of a titled block on their
 page. All titled blocks also pass ``mypy --strict`` together, as a user's files would. Shell
@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from markdown_blocks import DOCS, ROOT, Block, command_problems, docs_pages, excerpt_problems, python_blocks
+from project import ROOT
+from markdown_blocks import DOCS, Block, command_problems, docs_pages, excerpt_problems, python_blocks
 from markdown_blocks import titled
 from redis_server import RedisServer
-from test_typing import run_mypy
+from project import run_mypy
 
 import micropie
 import micropie.testing
@@ -80,7 +81,7 @@ def all_titled_blocks() -> list[Block]:
 
 def test_every_titled_block_has_its_check() -> None:
     found = {(str(code.page.relative_to(DOCS)), code.title) for code in all_titled_blocks()}
-    assert sorted(found - set(CHECKS)) == [], "blocks without a check in tests/test_docs.py"
+    assert sorted(found - set(CHECKS)) == [], "blocks without a check in tests/docs/test_docs.py"
     assert sorted(set(CHECKS) - found) == [], "checks of blocks that are no longer there"
 
 
@@ -207,7 +208,7 @@ def code_spans(cell: str) -> list[str]:
 
 def test_the_examples_page_lists_every_example_and_what_it_opens_answers(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from test_examples import example
+    from project import example
 
     rows = table("examples.md", "example")
     names = [code_spans(row[0])[0] for row in rows]

@@ -10,7 +10,7 @@ process always lives.
 
 The property writes arbitrary values into every settable attribute from ``before_request``,
 from a handler and from ``after_request``, each batch in a fresh interpreter
-(tests/apps/untyped_writes.py) so that a crash fails the test instead of the run. In the
+(tests/support/apps/untyped_writes.py) so that a crash fails the test instead of the run. In the
 compiled run the same batch also runs against the plain-Python source, and the two must
 answer alike, byte for byte.
 """
@@ -18,20 +18,18 @@ answer alike, byte for byte.
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from harness import call, cookie_from
+from project import APPS, SOURCE_TREE
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import micropie
 from micropie import App, HttpMiddleware, InMemorySessionBackend, Request
 
-TESTS = Path(__file__).resolve().parent
-WORKER = TESTS / "apps" / "untyped_writes.py"
-SOURCE_TREE = TESTS.parent / "src"
+WORKER = APPS / "untyped_writes.py"
 
 REQUEST_ATTRIBUTES = [
     "scope", "method", "path_params", "query_params", "body_params", "session", "files", "headers",

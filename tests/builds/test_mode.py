@@ -16,11 +16,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from project import SOURCE_TREE, build_hook
 
 import micropie
 
 EXTENSION_SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-SOURCE_TREE = Path(__file__).resolve().parents[1] / "src"
 
 
 def expect_compiled() -> bool:
@@ -65,13 +65,7 @@ def source_name(path: Path) -> str:
 
 def interpreted_by_design() -> dict[str, str]:
     """build.py's ``INTERPRETED_MODULES``: the modules no build compiles, by file name."""
-    # Loaded from its path: the tests run with -P, and `import build` could find the `build`
-    # package instead.
-    spec = importlib.util.spec_from_file_location("micropie_build_hook", SOURCE_TREE.parent / "build.py")
-    assert spec is not None and spec.loader is not None
-    hook = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hook)
-    listed: dict[str, str] = hook.INTERPRETED_MODULES
+    listed: dict[str, str] = build_hook().INTERPRETED_MODULES
     return listed
 
 

@@ -7,31 +7,14 @@ The examples must pass ``--strict`` there, and common mistakes must be real erro
 of type ``Any`` slipping through.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from live import ROOT
-
-EXAMPLES = ROOT / "examples"
-
-
-def run_mypy(directory: Path, cache: Path, *files: str) -> subprocess.CompletedProcess[str]:
-    config = directory / "mypy.ini"
-    config.write_text("[mypy]\n")
-    environment = {
-        name: value for name, value in os.environ.items() if name not in ("MYPYPATH", "PYTHONPATH")
-    }
-    command = [sys.executable, "-m", "mypy", "--strict", "--config-file", str(config),
-               "--cache-dir", str(cache), "--show-error-codes", "--no-color-output", *files]
-    return subprocess.run(command, cwd=directory, env=environment, capture_output=True, text=True,
-                          timeout=300)
+from project import EXAMPLES, run_mypy
 
 
 @pytest.fixture(scope="module")

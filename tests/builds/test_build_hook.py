@@ -6,24 +6,12 @@ builds the real extensions, so it chooses the compiler as they would and honours
 scripts/build-wheels checks the same end to end: pip, the sdist and ``CC=/nonexistent/cc``.
 """
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from project import ROOT, build_hook
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def build_hook() -> ModuleType:
-    # Loaded from its path: the tests run with -P, and `import build` could find the
-    # `build` package instead.
-    spec = importlib.util.spec_from_file_location("micropie_build_hook", ROOT / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("compiler", ["/nonexistent/cc", "false"], ids=["missing", "runs but fails"])

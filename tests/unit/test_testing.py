@@ -19,7 +19,7 @@ from harness import run_python
 from micropie import App, ConnectionClosed, UploadedFile, WebSocket
 from micropie.testing import AsyncTestClient, LifespanFailed, TestClient
 from micropie.testing import WebSocketDisconnect
-from test_typing import run_mypy
+from project import run_mypy
 
 
 class Site(App):

@@ -7,40 +7,27 @@ Modules are read from their source with ``ast`` where compiled code erases what 
 """
 
 import ast
-import importlib.util
 import re
 import sys
 import tomllib
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from project import ROOT, SOURCE_TREE, build_hook
 
 import micropie
 import micropie.request
 import micropie.settings
 from micropie.settings import OPTIONS, AppOptions
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "src" / "micropie"
+SOURCE = SOURCE_TREE / "micropie"
 
 
 def pyproject() -> dict[str, Any]:
     with (ROOT / "pyproject.toml").open("rb") as file:
         return tomllib.load(file)
-
-
-def build_hook() -> ModuleType:
-    # Loaded from its path: the tests run with -P, and `import build` could find the `build`
-    # package instead.
-    spec = importlib.util.spec_from_file_location("micropie_build_hook", ROOT / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def class_node(module: str, class_name: str) -> ast.ClassDef:

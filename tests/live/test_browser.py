@@ -1,5 +1,5 @@
 """The examples in a real browser: headless Chromium, driven by Playwright, against the example
-served by uvicorn on 127.0.0.1 (``tests/live.py``).
+served by uvicorn on 127.0.0.1 (``tests/support/live.py``).
 
 Rules:
 - The browser is Debian's Chromium at ``/usr/bin/chromium``, never Playwright's own download,
@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
-from live import ROOT, Server, serving
+from live import Server, serving
+from project import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -1,5 +1,5 @@
 """The fenced code blocks of the project's Markdown pages (README.md and docs/), for the tests
-that run them (tests/test_readme.py, tests/test_docs.py).
+that run them (tests/docs/test_readme.py, tests/docs/test_docs.py).
 
 Rules the pages follow, and these helpers rely on:
 - A Python block with a title (```` ```python title="guestbook.py" ````, shown above the block
@@ -25,7 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from project import ROOT
+
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 

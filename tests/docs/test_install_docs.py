@@ -15,7 +15,8 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from project import ROOT
+
 
 # One command: `pip install` and the words after it, a word being a single-quoted string or a
 # run of characters that cannot end a command in prose or in a message.

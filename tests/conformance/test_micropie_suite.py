@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-import pytest
 
 import micropie
-from live import ROOT
+from project import ROOT
 
 SCRIPT = ROOT / "scripts" / "micropie-suite"
 NO_SDIST = 3
