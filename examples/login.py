@@ -20,12 +20,12 @@ import hmac
 import html
 import secrets
 
-from micropie import App
+from micropie import App, WithHeaders, WithStatus
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "micropie-demo"
 
-Reply = str | tuple[int, str] | tuple[int, str, list[tuple[str, str]]]
+Reply = str | WithStatus[str] | WithHeaders[str]
 
 # Store only a salted, slow hash of a password, never the password itself.
 _SALT = secrets.token_bytes(16)

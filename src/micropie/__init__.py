@@ -18,6 +18,7 @@ from micropie.dispatch import AppCore
 from micropie.middleware import CloseOverride, HttpMiddleware, ResponseOverride, WebSocketMiddleware
 from micropie.multipart import MultipartFileError
 from micropie.request import Request, UploadedFile, WebSocketRequest, current_request
+from micropie.responses import Headers, WithHeaders, WithStatus
 from micropie.sessions import SESSION_TIMEOUT, InMemorySessionBackend, SessionBackend
 from micropie.settings import (
     APP_ATTRIBUTES,
@@ -155,6 +156,7 @@ __all__ = [
     "App",
     "CloseOverride",
     "ConnectionClosed",
+    "Headers",
     "HttpMiddleware",
     "InMemorySessionBackend",
     "MultipartFileError",
@@ -165,6 +167,8 @@ __all__ = [
     "WebSocket",
     "WebSocketMiddleware",
     "WebSocketRequest",
+    "WithHeaders",
+    "WithStatus",
     "__version__",
     "current_request",
 ]

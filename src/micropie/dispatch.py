@@ -35,7 +35,8 @@ from micropie.middleware import HttpMiddleware, WebSocketMiddleware, run_after_r
 from micropie.mount import hand_over, is_handed_over
 from micropie.multipart import MultipartFileError, MultipartParse, is_multipart_type, start_multipart
 from micropie.request import SESSION_KEY, Request, current_request
-from micropie.responses import MalformedResult, encode, outcome_of, redirect, send_complete, send_text
+from micropie.responses import Headers, MalformedResult, WithHeaders, encode, outcome_of, redirect, send_complete
+from micropie.responses import send_text
 from micropie.routes import route_http
 from micropie.sessions import InMemorySessionBackend, SessionBackend, SessionCycle
 from micropie.settings import Settings
@@ -92,9 +93,7 @@ class AppCore:
                 self.startup_handlers, self.shutdown_handlers, receive, send, self.session_backend.close
             )
 
-    def _redirect(
-        self, location: str, extra_headers: list[tuple[str, str]] | None = None
-    ) -> tuple[int, str, list[tuple[str, str]]]:
+    def _redirect(self, location: str, extra_headers: Headers | None = None) -> WithHeaders[str]:
         """A 302 response to ``location`` (non-ASCII characters percent-encoded)."""
         return redirect(location, extra_headers)
 

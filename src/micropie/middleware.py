@@ -34,7 +34,7 @@ from mypy_extensions import mypyc_attr
 from micropie import jsoncodec
 from micropie.abstract import require_overrides
 from micropie.request import Request, WebSocketRequest
-from micropie.responses import MalformedResult, Outcome, checked_headers, checked_status
+from micropie.responses import MalformedResult, Outcome, checked_headers, checked_status, is_json_body
 
 JSON_CONTENT_TYPE: Final = ("Content-Type", "application/json")
 
@@ -124,7 +124,7 @@ async def run_before_request(middlewares: list[HttpMiddleware], request: Request
 async def run_after_request(middlewares: list[HttpMiddleware], request: Request, outcome: Outcome) -> None:
     """Show ``outcome`` to every ``after_request`` in turn, applying what each returns."""
     body = outcome.body
-    if isinstance(body, (dict, list)):
+    if is_json_body(body):
         outcome.body = jsoncodec.dumps(body).decode("utf-8")
         if not _has_content_type(outcome.headers):
             outcome.add_header(JSON_CONTENT_TYPE)

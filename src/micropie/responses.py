@@ -1,9 +1,11 @@
 """Turning what a handler returns into a response, and sending a complete one.
 
 Rules:
-- A handler returns ``str`` (UTF-8, lone surrogates replaced), ``bytes``, ``dict``/``list`` (JSON), ``(status, body)`` or
-  ``(status, body, headers)``, or a sync or async iterator (streamed, see ``streaming``).
-  Anything else is sent as ``str(value)``.
+- A handler returns ``str`` (UTF-8, lone surrogates replaced), ``bytes``, JSON (a ``dict``, a
+  ``list``, or a model: a dataclass or ``msgspec.Struct`` instance, models nested at any depth
+  included), ``(status, body)`` or ``(status, body, headers)`` (typed as ``WithStatus[Body]``
+  and ``WithHeaders[Body]``), or a sync or async iterator (streamed, see ``streaming``).
+  Anything else is sent as ``str(value)``. A ``TypedDict`` is a ``dict``.
 - A status is an ``int`` (not a ``bool``) from 100 to 599 and headers are a list or tuple of
   (name, value) pairs; any other shape is ``MalformedResult``, which the caller answers with a
   500. Nothing about a result may raise out of the ASGI call.
@@ -13,16 +15,37 @@ Rules:
 - Redirect locations have non-ASCII and unsafe characters percent-encoded, without encoding an
   existing escape twice.
 - A complete body is sent with its Content-Length; the default Content-Type is HTML, or JSON
-  for a ``dict``/``list`` body, unless the handler supplied its own. A 1xx, 204 or 304
+  for a JSON body, unless the handler supplied its own. A 1xx, 204 or 304
   response is sent without a body or a Content-Length, whatever the handler returned.
 """
 
-from typing import Final
+import dataclasses
+from typing import Final, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
+
+import msgspec
 
 from micropie import jsoncodec
 from micropie.asgi import ResponseHeaders, Send
 from micropie.headers import HTML_TYPE, JSON_TYPE, NO_BODY, STREAMED, response_headers
+
+_Body = TypeVar("_Body")
+
+Headers = list[tuple[str, str]]
+"""Response headers as a handler returns them: (name, value) pairs."""
+WithStatus = tuple[int, _Body]
+"""A handler's result with its status: ``WithStatus[str]`` is ``(404, "Not here")``."""
+WithHeaders = tuple[int, _Body, Headers]
+"""A handler's result with its status and headers: ``WithHeaders[str]`` is ``(302, "", [...])``."""
+
+
+def is_json_body(body: object) -> bool:
+    """Whether a handler's ``body`` is sent as JSON: a dict, a list, or a model instance."""
+    if isinstance(body, (dict, list)) or isinstance(body, msgspec.Struct):
+        return True
+    # A dataclass instance; the class itself is not a body.
+    return dataclasses.is_dataclass(body) and not isinstance(body, type)
+
 
 class MalformedResult(Exception):
     """A handler or middleware produced something that is not a response."""
@@ -110,6 +133,9 @@ def encode(outcome: Outcome) -> tuple[bytes | None, ResponseHeaders]:
         default_type = JSON_TYPE
     elif isinstance(body, (bytearray, memoryview)):
         data = bytes(body)
+    elif is_json_body(body):
+        data = jsoncodec.dumps(body)
+        default_type = JSON_TYPE
     elif hasattr(body, "__aiter__") or hasattr(body, "__iter__"):
         data = None
     else:
@@ -162,9 +188,7 @@ def encode_location(location: str) -> str:
     )
 
 
-def redirect(
-    location: str, extra_headers: list[tuple[str, str]] | None = None
-) -> tuple[int, str, list[tuple[str, str]]]:
+def redirect(location: str, extra_headers: Headers | None = None) -> WithHeaders[str]:
     """A 302 response to ``location``, as a handler returns one."""
     headers = [("Location", encode_location(location))]
     if extra_headers:

@@ -351,6 +351,15 @@ def test_responses_shapes() -> None:
         assert (head.content, head.headers["content-length"]) == (b"", data.headers["content-length"])
 
 
+@checks("guides/responses.md", "orders.py")
+def test_responses_models() -> None:
+    with TestClient(load("guides/responses.md", "orders.py")["app"]) as client:
+        item = client.get("/item")
+        assert (item.headers["content-type"], item.content) == ("application/json", b'{"name":"tea","price":2.5,"tags":["hot"]}')
+        order = client.get("/order")
+        assert (order.status_code, order.content) == (201, b'{"id":7,"items":[{"name":"tea","price":2.5,"tags":[]}]}')
+
+
 @checks("guides/responses.md", "clock.py")
 def test_responses_clock() -> None:
     import asyncio

@@ -1,15 +1,18 @@
 """Every response form, headers and their sanitising, malformed results, errors."""
 
 import contextvars
+import dataclasses
+import json
 import logging
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
+import msgspec
 import pytest
-from harness import call, get, http_scope
+from harness import PassThrough, call, get, http_scope
 from live import serving
 
-from micropie import App
+from micropie import App, Headers, Request, WithHeaders, WithStatus
 
 TEXT_HTML = "text/html; charset=utf-8"
 
@@ -356,3 +359,94 @@ async def test_the_request_is_no_longer_current_when_a_complete_response_is_sent
         seen.clear()
         await Site()(http_scope("GET", path), receive, send)
         assert seen == [None, None], path
+
+
+# --- models as results -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Item:
+    name: str
+    price: float
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+class Order(msgspec.Struct):
+    id: int
+    items: list[Item]
+    note: str | None = None
+
+
+class Totals(TypedDict):
+    count: int
+    sum: float
+
+
+class Shop(App):
+    async def item(self) -> Item:
+        return Item("tea", 2.5, ["hot"])
+
+    async def order(self) -> WithStatus[Order]:
+        return 201, Order(7, [Item("tea", 2.5), Item("cake", 3.0)])
+
+    async def orders(self) -> list[Order]:
+        return [Order(1, []), Order(2, [Item("jam", 4.0)], "gift")]
+
+    async def by_name(self) -> dict[str, Item]:
+        return {"tea": Item("tea", 2.5)}
+
+    async def totals(self) -> Totals:
+        return {"count": 2, "sum": 5.5}
+
+    async def created(self) -> WithHeaders[Item]:
+        headers: Headers = [("Location", "/item")]
+        return 201, Item("tea", 2.5), headers
+
+    async def model_class(self) -> type:
+        return Item  # the class itself is not a body: sent as text
+
+
+@pytest.mark.parametrize("path,status,document", [
+    ("/item", 200, {"name": "tea", "price": 2.5, "tags": ["hot"]}),
+    ("/order", 201, {"id": 7, "items": [{"name": "tea", "price": 2.5, "tags": []},
+                                        {"name": "cake", "price": 3.0, "tags": []}], "note": None}),
+    ("/orders", 200, [{"id": 1, "items": [], "note": None},
+                      {"id": 2, "items": [{"name": "jam", "price": 4.0, "tags": []}], "note": "gift"}]),
+    ("/by_name", 200, {"tea": {"name": "tea", "price": 2.5, "tags": []}}),
+    ("/totals", 200, {"count": 2, "sum": 5.5}),
+    ("/created", 201, {"name": "tea", "price": 2.5, "tags": []}),
+])
+async def test_models_are_answered_as_json(path: str, status: int, document: object) -> None:
+    reply = await get(Shop(), path)
+    assert (reply.status, reply.header("content-type"), json.loads(reply.body)) == (status, "application/json", document)
+    assert reply.header("content-length") == str(len(reply.body))
+
+
+async def test_a_model_s_headers_and_a_head_request() -> None:
+    reply = await get(Shop(), "/created")
+    assert reply.header("location") == "/item"
+    head = await call(Shop(), "HEAD", "/item")
+    get_reply = await get(Shop(), "/item")
+    assert (head.status, head.body, head.header("content-length")) == (200, b"", get_reply.header("content-length"))
+
+
+async def test_a_model_class_is_not_a_body() -> None:
+    reply = await get(Shop(), "/model_class")
+    assert (reply.status, reply.header("content-type")) == (200, "text/html; charset=utf-8")
+    assert "Item" in reply.text
+
+
+async def test_after_request_sees_a_model_as_json_text() -> None:
+    seen: list[object] = []
+
+    class Watch(PassThrough):
+        async def after_request(self, request: Request, status_code: int, response_body: object,
+                                extra_headers: list[tuple[str, str]]) -> None:
+            seen.append(response_body)
+            seen.append(list(extra_headers))
+
+    app = Shop()
+    app.middlewares.append(Watch())
+    reply = await get(app, "/item")
+    assert json.loads(reply.body) == {"name": "tea", "price": 2.5, "tags": ["hot"]}
+    assert seen == ['{"name":"tea","price":2.5,"tags":["hot"]}', [("Content-Type", "application/json")]]
