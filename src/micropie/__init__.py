@@ -84,6 +84,7 @@ class App(AppCore):
     session_id_validator: Callable[[str], str | None] | None
     allowed_origins: Iterable[str] | None
     templates_dir: str | os.PathLike[str]
+    problem_details: bool
 
     if TYPE_CHECKING:
         # For type checkers only: ASGI middleware and clients type the scope and messages as
@@ -107,6 +108,9 @@ class App(AppCore):
           open WebSocket connections; None allows any.
         - ``templates_dir`` ("templates"): the directory ``_render_template`` loads from; a
           relative path is looked up from the working directory, as in MicroPie.
+        - ``problem_details`` (False): answer the requests the framework refuses or fails
+          (400, 404, 408, 413, 500, 503) with RFC 9457 ``application/problem+json`` documents
+          instead of MicroPie's plain text. ``_error_response`` shapes them in any other way.
 
         ``None`` turns a size or time limit off.
         """

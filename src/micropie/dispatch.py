@@ -28,7 +28,7 @@ from mypy_extensions import mypyc_attr
 from micropie.asgi import Receive, Scope, Send
 from micropie.binding import Arguments, FieldPending, HandlerInfo, bind
 from micropie.body import ClientDisconnected, check_declared_length, read_buffered_body, wants_body
-from micropie.errors import INTERNAL_ERROR_BODY, HTTPError
+from micropie.errors import PROBLEM_CONTENT_TYPE, HTTPError, plain_body, problem_document
 from micropie.headers import parse_cookies, scan_head
 from micropie.lifespan import LifespanHandler, run_lifespan
 from micropie.middleware import HttpMiddleware, WebSocketMiddleware, run_after_request, run_before_request
@@ -93,6 +93,21 @@ class AppCore:
                 self.startup_handlers, self.shutdown_handlers, receive, send, self.session_backend.close
             )
 
+    def _error_response(self, status: int, detail: str, request: Request | None) -> object:
+        """The answer to a request the framework itself refuses or fails: ``status`` (400, 404,
+        408, 413, 500, 503…) and ``detail``, the short text the client may see (``"Bad JSON"``,
+        ``"Parameter 'n' must be int"``; empty when there is none, always for a 500).
+        ``request`` is None when the request could not be made at all.
+
+        Override it to shape these answers: return anything a handler may return (and it may
+        be ``async``), keeping ``status`` or not. A hook that raises, or returns a stream, is
+        logged and the plain answer is sent. The default is MicroPie's plain text
+        (``"404 Not Found"``), or an RFC 9457 document with the ``problem_details`` option.
+        """
+        if self._settings.problem_details:
+            return status, problem_document(status, detail), [PROBLEM_CONTENT_TYPE]
+        return status, plain_body(status, detail)
+
     def _redirect(self, location: str, extra_headers: Headers | None = None) -> WithHeaders[str]:
         """A 302 response to ``location`` (non-ASCII characters percent-encoded)."""
         return redirect(location, extra_headers)
@@ -117,20 +132,39 @@ async def _bind_as_fields_arrive(info: HandlerInfo, request: Request, parse: Mul
     return arguments
 
 
-async def _answer_failure(send: Send, failure: Exception, path: str, head: bool) -> None:
+async def _answer(app: AppCore, request: Request | None, send: Send, status: int, detail: str, head: bool) -> None:
+    """Send the framework's own answer (``status``, ``detail``) as the app's error hook shapes it."""
+    try:
+        result = app._error_response(status, detail, request)
+        if isinstance(result, _COROUTINE):
+            result = await result
+        outcome = outcome_of(result)
+        data, headers = encode(outcome)
+    except Exception:
+        logger.exception("The error hook failed for a %d answer; sending the plain one", status)
+        data = None
+    if data is None:  # the hook failed, or gave a stream: the plain answer instead
+        await send_text(send, status, plain_body(status, detail), head)
+        return
+    await send_complete(send, outcome.status, headers, data, head)
+
+
+async def _answer_failure(
+    app: AppCore, request: Request | None, send: Send, failure: Exception, path: str, head: bool
+) -> None:
     """The response to a request that failed before its response could be sent."""
     if isinstance(failure, MultipartFileError) and isinstance(failure.cause, (HTTPError, ClientDisconnected)):
         failure = failure.cause
     if isinstance(failure, HTTPError):
-        await send_text(send, failure.status, failure.body, head)
-    elif isinstance(failure, ClientDisconnected):
+        await _answer(app, request, send, failure.status, failure.detail, head)
         return
-    elif isinstance(failure, MalformedResult):
+    if isinstance(failure, ClientDisconnected):
+        return
+    if isinstance(failure, MalformedResult):
         logger.error("Malformed response for %s: %s", path, failure)
-        await send_text(send, 500, INTERNAL_ERROR_BODY, head)
     else:
         logger.error("Unhandled exception while handling %s", path, exc_info=failure)
-        await send_text(send, 500, INTERNAL_ERROR_BODY, head)
+    await _answer(app, request, send, 500, "", head)
 
 
 def _session_cycle(app: AppCore, session: SessionCycle | None) -> SessionCycle:
@@ -145,7 +179,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
     try:
         request = Request(scope)
     except TypeError as unusable:  # what an outer layer left in the scope (see request)
-        await _answer_failure(send, unusable, path, scope.get("method") == "HEAD")
+        await _answer_failure(app, None, send, unusable, path, scope.get("method") == "HEAD")
         return
     token = current_request.set(request)
     in_context = True
@@ -228,7 +262,9 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
         head_only = request._method == "HEAD"
         if failure is None and data is None and not head_only:
             # A streamed body may read ``self.request`` until it ends: it is sent in the context.
-            await send_stream(send, receive, outcome.status, headers, outcome.body, path)
+            await send_stream(
+                send, receive, outcome.status, headers, outcome.body, path, functools.partial(_answer, app, request, send)
+            )
             return
         # Every other answer leaves the request's context before it goes out: a server that
         # schedules work while sending copies the context (uvicorn's keep-alive timer does), and
@@ -237,7 +273,7 @@ async def serve_http(app: AppCore, scope: Scope, receive: Receive, send: Send) -
         current_request.reset(token)
         in_context = False
         if failure is not None:
-            await _answer_failure(send, failure, path, head_only)
+            await _answer_failure(app, request, send, failure, path, head_only)
         elif data is not None:
             await send_complete(send, outcome.status, headers, data, head_only)
         else:

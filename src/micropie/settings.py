@@ -56,6 +56,7 @@ class AppOptions(TypedDict, total=False):
     session_id_validator: Callable[[str], str | None] | None
     allowed_origins: Iterable[str] | None
     templates_dir: str | os.PathLike[str]
+    problem_details: bool
 
 
 def _size(name: str, value: object) -> object:
@@ -137,6 +138,7 @@ OPTIONS: Final[dict[str, Option]] = {
     "session_id_validator": Option(validate_session_id, _function_or_none),
     "allowed_origins": Option(None, _origins),
     "templates_dir": Option(DEFAULT_TEMPLATES_DIR, _directory),
+    "problem_details": Option(False, _flag),
 }
 
 
@@ -153,6 +155,7 @@ class Settings:
         self.body_limits = BodyLimits(None, None, None, None)
         self.sessions = SessionSettings(SESSION_TIMEOUT, True, new_session_id, None)
         self.allowed_origins: frozenset[str] | None = None
+        self.problem_details = False
         self.templates = TemplateRenderer(DEFAULT_TEMPLATES_DIR)
         self._derive()
 
@@ -171,6 +174,7 @@ class Settings:
             cast(Callable[[str], str | None] | None, values["session_id_validator"]),
         )
         self.allowed_origins = cast(frozenset[str] | None, values["allowed_origins"])
+        self.problem_details = cast(bool, values["problem_details"])
         directory = os.fspath(cast(str | os.PathLike[str], values["templates_dir"]))
         if directory != self.templates.directory:
             self.templates = TemplateRenderer(directory)

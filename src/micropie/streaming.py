@@ -28,12 +28,11 @@ import asyncio
 import contextvars
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Final
 
 from micropie.asgi import Receive, ResponseHeaders, Send
-from micropie.errors import INTERNAL_ERROR_BODY
-from micropie.responses import encode_text, send_text
+from micropie.responses import encode_text
 
 logger: Final = logging.getLogger("micropie")
 
@@ -179,9 +178,16 @@ async def send_stream_head(send: Send, status: int, headers: ResponseHeaders, bo
 
 
 async def send_stream(
-    send: Send, receive: Receive, status: int, headers: ResponseHeaders, body: Any, path: str
+    send: Send,
+    receive: Receive,
+    status: int,
+    headers: ResponseHeaders,
+    body: Any,
+    path: str,
+    answer_failure: Callable[[int, str, bool], Awaitable[None]],
 ) -> None:
-    """Send ``body`` (a sync or async iterable) as a streamed response."""
+    """Send ``body`` (a sync or async iterable) as a streamed response; a failure before its
+    first chunk is answered by ``answer_failure(500, "", False)``, as the app shapes it."""
     chunks = _AsyncChunks(body) if hasattr(body, "__aiter__") else _ThreadedChunks(body)
     pump = _Pump(send, chunks, status, headers)
     pumping = asyncio.ensure_future(pump.run())
@@ -202,6 +208,6 @@ async def send_stream(
             logger.error("Streamed response for %s failed", path, exc_info=failure)
         else:
             logger.error("Unhandled exception while handling %s", path, exc_info=failure)
-            await send_text(send, 500, INTERNAL_ERROR_BODY)
+            await answer_failure(500, "", False)
     if not watcher.cancelled() and watcher.exception() is not None:
         logger.debug("receive() failed while streaming %s", path, exc_info=watcher.exception())

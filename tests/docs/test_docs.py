@@ -839,6 +839,25 @@ def test_limits_every_answer_in_the_table(redis_server: RedisServer) -> None:
 # -- errors and logging ----------------------------------------------------------------------
 
 
+@checks("guides/errors.md", "shaped.py")
+def test_errors_shaped() -> None:
+    page = load("guides/errors.md", "shaped.py")
+    with TestClient(page["app"]) as client:
+        bad = client.get("/take/apple?count=many")
+        assert (bad.status_code, bad.json()) == (400, {"error": "Parameter 'count' must be int"})
+        missing = client.get("/nowhere")
+        assert (missing.status_code, missing.json()) == (404, {"error": "something went wrong"})
+        assert (client.get("/take/apple?count=5").status_code, client.get("/take/apple?count=5").json()) == (
+            409, {"error": "only 3 left"})
+        head = client.head("/nowhere")
+        assert (head.status_code, head.content, head.headers["content-length"]) == (
+            404, b"", missing.headers["content-length"])
+    with TestClient(page["problems"]) as client:
+        missing = client.get("/nowhere")
+        assert (missing.status_code, missing.headers["content-type"]) == (404, "application/problem+json")
+        assert missing.json() == {"type": "about:blank", "title": "Not Found", "status": 404}
+
+
 @checks("guides/errors.md", "inventory.py")
 def test_errors_inventory(caplog: pytest.LogCaptureFixture) -> None:
     with TestClient(load("guides/errors.md", "inventory.py")["app"]) as client:

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, object] = {
     "session_id_validator": micropie.sessions.validate_session_id,
     "allowed_origins": None,
     "templates_dir": "templates",
+    "problem_details": False,
 }
 
 
@@ -49,6 +50,7 @@ BAD_VALUES: list[tuple[str, object]] = [
     ("session_cookie_secure", 1), ("session_id_factory", "uuid"), ("session_id_validator", 3),
     ("allowed_origins", "https://a.example"), ("allowed_origins", [1]),
     ("templates_dir", ""), ("templates_dir", b"templates"), ("templates_dir", None),
+    ("problem_details", "yes"), ("problem_details", 1),
 ]
 
 
